@@ -1,0 +1,319 @@
+#include "qtriage/api/cloudflare_client.hpp"
+
+#include "qtriage/api/envelope.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <ctime>
+
+namespace qtriage::api {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+namespace {
+
+ApiError refused(std::string detail) {
+  return ApiError{ErrorKind::refused, 0, {}, std::move(detail), {}};
+}
+
+bool is_success(int status) { return status >= 200 && status < 300; }
+
+}  // namespace
+
+std::string format_rfc3339(SystemTime time) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(
+      std::chrono::floor<std::chrono::seconds>(time));
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+std::vector<std::span<const std::string>> batches_of(std::span<const std::string> ids,
+                                                     std::size_t batch_size) {
+  if (batch_size == 0 || batch_size > kMaxIdsPerCall) batch_size = kMaxIdsPerCall;
+  std::vector<std::span<const std::string>> batches;
+  for (std::size_t offset = 0; offset < ids.size(); offset += batch_size) {
+    batches.push_back(ids.subspan(offset, std::min(batch_size, ids.size() - offset)));
+  }
+  return batches;
+}
+
+// ---- the client ------------------------------------------------------------------
+
+CloudflareClient::CloudflareClient(Clock& clock, HttpClient& http, RateLimiter& limiter,
+                                   Credentials credentials, ClientOptions options,
+                                   ClientHooks hooks)
+    : clock_(clock),
+      http_(http),
+      limiter_(limiter),
+      credentials_(std::move(credentials)),
+      options_(std::move(options)),
+      hooks_(std::move(hooks)),
+      retry_policy_(options_.retry.attempts),
+      backoff_(options_.retry.initial_backoff, options_.retry.max_backoff, options_.jitter_seed) {}
+
+std::string CloudflareClient::investigate_path(std::string_view suffix) const {
+  boost::urls::url url;
+  url.set_encoded_path(http_.endpoint().base_path);
+  auto segments = url.segments();
+  for (std::string_view part : {"accounts", options_.account_id.c_str(), "email-security",
+                                "investigate"}) {
+    segments.push_back(part);
+  }
+  std::string path(url.encoded_path());
+  if (!suffix.empty()) path += suffix;
+  return path;
+}
+
+// One path segment, percent-encoded where it must be (ids hold ':' and may hold more).
+static std::string path_segment(std::string_view text) {
+  boost::urls::url url;
+  url.segments().push_back(text);
+  return std::string(url.encoded_path());
+}
+
+asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call& call) {
+  const SteadyTime asked = clock_.now();
+  co_await limiter_.acquire(call.priority);
+  if (hooks_.on_rate_limit_wait) hooks_.on_rate_limit_wait(call.priority, clock_.now() - asked);
+
+  const SteadyTime sent = clock_.now();
+  Result<HttpResponse> response =
+      co_await http_.send(HttpRequest{call.method, call.target, call.body}, credentials_);
+  if (hooks_.on_response) {
+    hooks_.on_response(call.endpoint, response ? response->status : 0, clock_.now() - sent);
+  }
+  if (!response) co_return response;
+
+  limiter_.observe_headers(response->ratelimit, response->ratelimit_policy);
+  if (response->status == 429) limiter_.on_too_many_requests(response->retry_after);
+  if (!is_success(response->status)) {
+    // The envelope parser turns Cloudflare's failure envelope into the error.
+    auto envelope = parse_envelope(response->status, response->body);
+    ApiError error = envelope ? ApiError{ErrorKind::http_status, response->status, {}, {}, {}}
+                              : envelope.error();
+    error.retry_after = response->retry_after;
+    co_return error;
+  }
+  co_return response;
+}
+
+asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(const Call& call) {
+  RetryObserver observer;
+  if (hooks_.on_retry) {
+    observer = [this, &call](const RetryEvent& event) { hooks_.on_retry(call.endpoint, event); };
+  }
+  co_return co_await with_retries<HttpResponse>(
+      clock_, retry_policy_, backoff_, [this, &call] { return perform_once(call); }, observer);
+}
+
+Result<std::string> CloudflareClient::poll_target(std::string_view location) const {
+  auto reference = boost::urls::parse_uri_reference(location);
+  if (!reference || location.empty()) {
+    return ApiError{ErrorKind::decode, 202, {}, "202 answer with an unusable Location", {}};
+  }
+  if (reference->has_scheme() || reference->has_authority()) {
+    // Credentials go only to the configured API host.
+    auto target = Endpoint::parse(std::string(reference->scheme()) + "://" +
+                                  std::string(reference->encoded_authority()));
+    const Endpoint& ours = http_.endpoint();
+    if (!target || target->host != ours.host || target->port != ours.port ||
+        target->tls != ours.tls) {
+      return ApiError{ErrorKind::refused, 202, {},
+                      "202 Location points away from the API host; not followed", {}};
+    }
+  }
+  if (!reference->encoded_path().starts_with("/")) {
+    return ApiError{ErrorKind::decode, 202, {}, "202 Location is not an absolute path", {}};
+  }
+  return std::string(reference->encoded_target());
+}
+
+asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(std::string location) {
+  auto target = poll_target(location);
+  if (!target) co_return target.error();
+  const SteadyTime deadline = clock_.now() + options_.search_ready_deadline;
+  Duration delay = options_.poll_initial;
+  for (;;) {
+    if (clock_.now() + delay > deadline) {
+      co_return ApiError{ErrorKind::timeout, 202, {},
+                         "search still not ready at its Location after " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                options_.search_ready_deadline)
+                                                .count()) +
+                             "s",
+                         {}};
+    }
+    co_await clock_.sleep_for(delay);
+    auto answer =
+        co_await perform(Call{"search_poll", Priority::search, http::verb::get, *target, {}});
+    if (!answer || answer->status != 202) co_return answer;
+    if (!answer->location.empty()) {
+      target = poll_target(answer->location);
+      if (!target) co_return target.error();
+    }
+    delay = std::min(delay * 2, options_.poll_max);
+  }
+}
+
+asio::awaitable<Result<SearchPage>> CloudflareClient::search_page(
+    const SearchQuery& query, const std::optional<std::string>& cursor) {
+  if (query.per_page < 1 || query.per_page > kMaxPerPage) {
+    co_return refused("per_page must be 1 to 1000, not " + std::to_string(query.per_page));
+  }
+  boost::urls::url url;
+  url.set_encoded_path(investigate_path());
+  auto params = url.params();
+  params.append({"start", format_rfc3339(query.start)});
+  params.append({"end", format_rfc3339(query.end)});
+  params.append({"per_page", std::to_string(query.per_page)});
+  params.append({"detections_only", query.detections_only ? "true" : "false"});
+  for (const auto& [name, value] : query.filters) {
+    if (name == "page" || name == "cursor") continue;  // paging is the client's job
+    params.append({name, value});
+  }
+  if (cursor) params.append({"cursor", *cursor});
+
+  auto answer = co_await perform(
+      Call{"search", Priority::search, http::verb::get, std::string(url.encoded_target()), {}});
+  if (answer && answer->status == 202) answer = co_await await_search_ready(answer->location);
+  if (!answer) co_return answer.error();
+
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_search_page(envelope->result,
+                               envelope->result_info ? &*envelope->result_info : nullptr);
+}
+
+SearchStream CloudflareClient::search(SearchQuery query) {
+  return SearchStream(*this, std::move(query));
+}
+
+SearchStream::SearchStream(CloudflareClient& client, SearchQuery query)
+    : client_(&client), query_(std::move(query)) {}
+
+asio::awaitable<Result<std::optional<SearchPage>>> SearchStream::next() {
+  if (done_) co_return std::optional<SearchPage>{};
+  auto page = co_await client_->search_page(query_, cursor_);
+  if (!page) co_return page.error();
+  ++pages_;
+  const auto& next = page->info.next;
+  // A cursor that does not move would page for ever: treat it as the end.
+  if (!next || next->empty() || (cursor_ && *next == *cursor_)) {
+    done_ = true;
+  } else {
+    cursor_ = *next;
+  }
+  co_return std::optional<SearchPage>(std::move(*page));
+}
+
+// ---- single-message reads -----------------------------------------------------------
+
+asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string& id) {
+  if (id.empty()) co_return refused("empty investigate id");
+  auto answer = co_await perform(
+      Call{"get", Priority::search, http::verb::get, investigate_path("/" + path_segment(id)), {}});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_message(envelope->result);
+}
+
+asio::awaitable<Result<Detections>> CloudflareClient::get_detections(const std::string& id) {
+  if (id.empty()) co_return refused("empty investigate id");
+  auto answer = co_await perform(Call{"detections", Priority::search, http::verb::get,
+                                      investigate_path("/" + path_segment(id) + "/detections"),
+                                      {}});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_detections(envelope->result);
+}
+
+// ---- actions ------------------------------------------------------------------------
+
+asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move(
+    std::span<const std::string> ids, MailboxDestination destination) {
+  if (ids.empty()) co_return refused("move with no ids");
+  if (ids.size() > kMaxIdsPerCall) {
+    co_return refused("move of " + std::to_string(ids.size()) + " ids: at most " +
+                      std::to_string(kMaxIdsPerCall) + " a call");
+  }
+  if (destination == MailboxDestination::unrecognised) co_return refused("unknown destination");
+  json::array id_list;
+  id_list.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (id.empty()) co_return refused("move with an empty investigate id");
+    id_list.emplace_back(id);
+  }
+  json::object body;
+  body["destination"] = to_wire(destination);
+  body["ids"] = std::move(id_list);
+  auto answer = co_await perform(Call{"bulk_move", Priority::move, http::verb::post,
+                                      investigate_path("/move"), json::serialize(body)});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_move_outcomes(envelope->result);
+}
+
+asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move_one(
+    const std::string& id, MailboxDestination destination) {
+  if (id.empty()) co_return refused("empty investigate id");
+  if (destination == MailboxDestination::unrecognised) co_return refused("unknown destination");
+  json::object body;
+  body["destination"] = to_wire(destination);
+  auto answer = co_await perform(Call{"move", Priority::move, http::verb::post,
+                                      investigate_path("/" + path_segment(id) + "/move"),
+                                      json::serialize(body)});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_move_outcomes(envelope->result);
+}
+
+asio::awaitable<Result<std::vector<ReleaseOutcome>>> CloudflareClient::release(
+    std::span<const std::string> ids) {
+  if (ids.empty()) co_return refused("release with no ids");
+  if (ids.size() > kMaxIdsPerCall) {
+    co_return refused("release of " + std::to_string(ids.size()) + " ids: at most " +
+                      std::to_string(kMaxIdsPerCall) + " a call");
+  }
+  json::array body;
+  body.reserve(ids.size());
+  for (const auto& id : ids) {
+    if (id.empty()) co_return refused("release with an empty investigate id");
+    body.emplace_back(id);
+  }
+  auto answer = co_await perform(Call{"release", Priority::release, http::verb::post,
+                                      investigate_path("/release"), json::serialize(body)});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return decode_release_outcomes(envelope->result);
+}
+
+asio::awaitable<Result<void>> CloudflareClient::reclassify(const std::string& id,
+                                                           ExpectedDisposition disposition) {
+  if (id.empty()) co_return refused("empty investigate id");
+  if (disposition == ExpectedDisposition::unrecognised) {
+    co_return refused("unknown expected disposition");
+  }
+  json::object body;
+  body["expected_disposition"] = to_wire(disposition);
+  auto answer = co_await perform(Call{"reclassify", Priority::reclassify, http::verb::post,
+                                      investigate_path("/" + path_segment(id) + "/reclassify"),
+                                      json::serialize(body)});
+  if (!answer) co_return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) co_return envelope.error();
+  co_return Result<void>{};
+}
+
+}  // namespace qtriage::api

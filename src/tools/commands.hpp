@@ -1,0 +1,13 @@
+#pragma once
+// The subcommands of the `qtriage` binary; each registers itself on the app.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace qtriage::tools {
+
+// Returns the subcommand's runner: exit code 0 fine, 1 rejected input, 2 runtime failure.
+std::function<int()> add_search_command(CLI::App& app);
+
+}  // namespace qtriage::tools

@@ -1,0 +1,136 @@
+// `qtriage search`: one read-only search of a time window, page by page, and
+// a summary of what came back. The first look at an account (or at qtriage-sim).
+
+#include "commands.hpp"
+#include "qtriage/api/cloudflare_client.hpp"
+#include "qtriage/api/search_summary.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace qtriage::tools {
+
+namespace {
+
+struct SearchOptions {
+  std::string base_url = "https://api.cloudflare.com/client/v4";
+  std::string account_id;
+  std::string token_env = "CLOUDFLARE_API_TOKEN";
+  std::string token_file;
+  std::string ca_file;
+  int hours = 24;
+  int per_page = 1000;
+  std::string disposition;
+  double timeout_seconds = 30;
+};
+
+int run(const SearchOptions& options) {
+  using namespace qtriage::api;
+  auto endpoint = Endpoint::parse(options.base_url);
+  if (!endpoint) {
+    std::fprintf(stderr, "qtriage search: %s\n", endpoint.error().c_str());
+    return 1;
+  }
+  AuthSource source;
+  if (!options.token_file.empty()) {
+    source.token_file = options.token_file;
+  } else {
+    source.token_env = options.token_env;
+  }
+  auto credentials = Credentials::load(source);
+  if (!credentials) {
+    std::fprintf(stderr, "qtriage search: %s\n", credentials.error().c_str());
+    return 1;
+  }
+
+  asio::io_context io;
+  RealClock clock;
+  HttpOptions http_options;
+  http_options.timeout = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(options.timeout_seconds));
+  if (!options.ca_file.empty()) http_options.ca_file = options.ca_file;
+  HttpClient http(io.get_executor(), *endpoint, http_options);
+  RateLimiter limiter(clock, RateLimitConfig{});
+  ClientOptions client_options;
+  client_options.account_id = options.account_id;
+  CloudflareClient client(clock, http, limiter, *credentials, client_options);
+
+  SearchQuery query;
+  query.end = clock.wall_now();
+  query.start = query.end - std::chrono::hours(options.hours);
+  query.per_page = options.per_page;
+  if (!options.disposition.empty()) query.filters["final_disposition"] = options.disposition;
+
+  SearchSummary summary;
+  std::optional<ApiError> failure;
+  const auto started = SteadyClock::now();
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        SearchStream stream = client.search(query);
+        for (;;) {
+          auto page = co_await stream.next();
+          if (!page) {
+            failure = page.error();
+            co_return;
+          }
+          if (!*page) co_return;
+          summary.add(**page);
+          for (const auto& rejected : (*page)->rejected) {
+            std::fprintf(stderr, "qtriage search: message %zu of page %zu not decoded: %s\n",
+                         rejected.index, summary.pages, rejected.reason.c_str());
+          }
+        }
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run();
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
+
+  std::printf("searched %s to %s in %.2fs: %zu pages, %zu messages (%zu not decoded, %zu repeated)\n",
+              format_rfc3339(query.start).c_str(), format_rfc3339(query.end).c_str(), seconds,
+              summary.pages, summary.messages, summary.rejected, summary.duplicates);
+  std::printf("  quarantined: %zu, delivered malicious: %zu, connections opened: %llu\n",
+              summary.quarantined, summary.delivered_malicious,
+              static_cast<unsigned long long>(http.connections_opened()));
+  for (const auto& [disposition, count] : summary.by_disposition) {
+    std::printf("  %-14s %zu\n", disposition.c_str(), count);
+  }
+  if (failure) {
+    std::fprintf(stderr, "qtriage search: %s\n", failure->to_string().c_str());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_search_command(CLI::App& app) {
+  auto options = std::make_shared<SearchOptions>();
+  CLI::App* cmd = app.add_subcommand("search", "Search a time window read-only and summarise it");
+  cmd->add_option("--base-url", options->base_url, "API base URL")->capture_default_str();
+  cmd->add_option("--account-id", options->account_id, "Cloudflare account id")->required();
+  cmd->add_option("--token-env", options->token_env, "Environment variable holding the API token")
+      ->capture_default_str();
+  cmd->add_option("--token-file", options->token_file, "File holding the API token");
+  cmd->add_option("--ca-file", options->ca_file, "Extra CA bundle (PEM) to trust");
+  cmd->add_option("--hours", options->hours, "Window: the last N hours")
+      ->check(CLI::Range(1, 24 * 90))
+      ->capture_default_str();
+  cmd->add_option("--per-page", options->per_page, "Messages per page")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd->add_option("--final-disposition", options->disposition, "Filter by final disposition");
+  cmd->add_option("--timeout", options->timeout_seconds, "Seconds for each network step")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  return [options] { return run(*options); };
+}
+
+}  // namespace qtriage::tools
