@@ -61,6 +61,7 @@ CloudflareClient::CloudflareClient(Clock& clock, HttpClient& http, RateLimiter& 
 std::string CloudflareClient::investigate_path(std::string_view suffix) const {
   boost::urls::url url;
   url.set_encoded_path(http_.endpoint().base_path);
+  url.set_path_absolute(true);  // also when the base path is empty (Prism, a bare host)
   auto segments = url.segments();
   for (std::string_view part : {"accounts", options_.account_id.c_str(), "email-security",
                                 "investigate"}) {
@@ -84,8 +85,10 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call&
   if (hooks_.on_rate_limit_wait) hooks_.on_rate_limit_wait(call.priority, clock_.now() - asked);
 
   const SteadyTime sent = clock_.now();
-  Result<HttpResponse> response =
-      co_await http_.send(HttpRequest{call.method, call.target, call.body}, credentials_);
+  // Named, not a temporary inside co_await: GCC 12 mishandles the lifetime of
+  // temporaries with non-trivial destructors in a co_await expression.
+  const HttpRequest request{call.method, call.target, call.body};
+  Result<HttpResponse> response = co_await http_.send(request, credentials_);
   if (hooks_.on_response) {
     hooks_.on_response(call.endpoint, response ? response->status : 0, clock_.now() - sent);
   }
@@ -109,8 +112,10 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(const Call& call
   if (hooks_.on_retry) {
     observer = [this, &call](const RetryEvent& event) { hooks_.on_retry(call.endpoint, event); };
   }
-  co_return co_await with_retries<HttpResponse>(
-      clock_, retry_policy_, backoff_, [this, &call] { return perform_once(call); }, observer);
+  const std::function<asio::awaitable<Result<HttpResponse>>()> attempt = [this, &call] {
+    return perform_once(call);
+  };
+  co_return co_await with_retries<HttpResponse>(clock_, retry_policy_, backoff_, attempt, observer);
 }
 
 Result<std::string> CloudflareClient::poll_target(std::string_view location) const {
@@ -135,7 +140,8 @@ Result<std::string> CloudflareClient::poll_target(std::string_view location) con
   return std::string(reference->encoded_target());
 }
 
-asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(std::string location) {
+asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(
+    const std::string& location) {
   auto target = poll_target(location);
   if (!target) co_return target.error();
   const SteadyTime deadline = clock_.now() + options_.search_ready_deadline;
@@ -151,8 +157,8 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(std::
                          {}};
     }
     co_await clock_.sleep_for(delay);
-    auto answer =
-        co_await perform(Call{"search_poll", Priority::search, http::verb::get, *target, {}});
+    const Call call{"search_poll", Priority::search, http::verb::get, *target, {}};
+    auto answer = co_await perform(call);
     if (!answer || answer->status != 202) co_return answer;
     if (!answer->location.empty()) {
       target = poll_target(answer->location);
@@ -180,9 +186,12 @@ asio::awaitable<Result<SearchPage>> CloudflareClient::search_page(
   }
   if (cursor) params.append({"cursor", *cursor});
 
-  auto answer = co_await perform(
-      Call{"search", Priority::search, http::verb::get, std::string(url.encoded_target()), {}});
-  if (answer && answer->status == 202) answer = co_await await_search_ready(answer->location);
+  const Call call{"search", Priority::search, http::verb::get, std::string(url.encoded_target()), {}};
+  auto answer = co_await perform(call);
+  if (answer && answer->status == 202) {
+    const std::string location = answer->location;
+    answer = co_await await_search_ready(location);
+  }
   if (!answer) co_return answer.error();
 
   auto envelope = parse_envelope(answer->status, answer->body);
@@ -217,8 +226,9 @@ asio::awaitable<Result<std::optional<SearchPage>>> SearchStream::next() {
 
 asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string& id) {
   if (id.empty()) co_return refused("empty investigate id");
-  auto answer = co_await perform(
-      Call{"get", Priority::search, http::verb::get, investigate_path("/" + path_segment(id)), {}});
+  const Call call{"get", Priority::search, http::verb::get, investigate_path("/" + path_segment(id)),
+                  {}};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();
@@ -227,9 +237,10 @@ asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string
 
 asio::awaitable<Result<Detections>> CloudflareClient::get_detections(const std::string& id) {
   if (id.empty()) co_return refused("empty investigate id");
-  auto answer = co_await perform(Call{"detections", Priority::search, http::verb::get,
+  const Call call{"detections", Priority::search, http::verb::get,
                                       investigate_path("/" + path_segment(id) + "/detections"),
-                                      {}});
+                                      {}};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();
@@ -255,8 +266,9 @@ asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move(
   json::object body;
   body["destination"] = to_wire(destination);
   body["ids"] = std::move(id_list);
-  auto answer = co_await perform(Call{"bulk_move", Priority::move, http::verb::post,
-                                      investigate_path("/move"), json::serialize(body)});
+  const Call call{"bulk_move", Priority::move, http::verb::post,
+                                      investigate_path("/move"), json::serialize(body)};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();
@@ -269,9 +281,10 @@ asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move_one(
   if (destination == MailboxDestination::unrecognised) co_return refused("unknown destination");
   json::object body;
   body["destination"] = to_wire(destination);
-  auto answer = co_await perform(Call{"move", Priority::move, http::verb::post,
+  const Call call{"move", Priority::move, http::verb::post,
                                       investigate_path("/" + path_segment(id) + "/move"),
-                                      json::serialize(body)});
+                                      json::serialize(body)};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();
@@ -291,8 +304,9 @@ asio::awaitable<Result<std::vector<ReleaseOutcome>>> CloudflareClient::release(
     if (id.empty()) co_return refused("release with an empty investigate id");
     body.emplace_back(id);
   }
-  auto answer = co_await perform(Call{"release", Priority::release, http::verb::post,
-                                      investigate_path("/release"), json::serialize(body)});
+  const Call call{"release", Priority::release, http::verb::post,
+                                      investigate_path("/release"), json::serialize(body)};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();
@@ -307,9 +321,10 @@ asio::awaitable<Result<void>> CloudflareClient::reclassify(const std::string& id
   }
   json::object body;
   body["expected_disposition"] = to_wire(disposition);
-  auto answer = co_await perform(Call{"reclassify", Priority::reclassify, http::verb::post,
+  const Call call{"reclassify", Priority::reclassify, http::verb::post,
                                       investigate_path("/" + path_segment(id) + "/reclassify"),
-                                      json::serialize(body)});
+                                      json::serialize(body)};
+  auto answer = co_await perform(call);
   if (!answer) co_return answer.error();
   auto envelope = parse_envelope(answer->status, answer->body);
   if (!envelope) co_return envelope.error();

@@ -120,7 +120,7 @@ class CloudflareClient {
   asio::awaitable<Result<HttpResponse>> perform_once(const Call& call);
   asio::awaitable<Result<SearchPage>> search_page(const SearchQuery& query,
                                                   const std::optional<std::string>& cursor);
-  asio::awaitable<Result<HttpResponse>> await_search_ready(std::string location);
+  asio::awaitable<Result<HttpResponse>> await_search_ready(const std::string& location);
   std::string investigate_path(std::string_view suffix = {}) const;
   Result<std::string> poll_target(std::string_view location) const;
 

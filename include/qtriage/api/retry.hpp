@@ -65,7 +65,7 @@ using RetryObserver = std::function<void(const RetryEvent&)>;
 template <class T>
 asio::awaitable<Result<T>> with_retries(Clock& clock, const RetryPolicy& policy,
                                         BackoffPolicy& backoff,
-                                        std::function<asio::awaitable<Result<T>>()> attempt,
+                                        const std::function<asio::awaitable<Result<T>>()>& attempt,
                                         const RetryObserver& observer = {}) {
   for (int n = 1;; ++n) {
     Result<T> outcome = co_await attempt();
