@@ -5,6 +5,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
 #include <ctime>
@@ -72,11 +74,11 @@ std::string CloudflareClient::investigate_path(std::string_view suffix) const {
   return path;
 }
 
-// One path segment, percent-encoded where it must be (ids hold ':' and may hold more).
+// One path segment, percent-encoded where it must be. ':' stays as it is
+// (ids hold timestamps, and RFC 3986 allows it in a segment), as
+// Cloudflare's documentation writes the URLs.
 static std::string path_segment(std::string_view text) {
-  boost::urls::url url;
-  url.segments().push_back(text);
-  return std::string(url.encoded_path());
+  return boost::urls::encode(text, boost::urls::pchars);
 }
 
 asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call& call) {
@@ -194,10 +196,8 @@ asio::awaitable<Result<SearchPage>> CloudflareClient::search_page(
   }
   if (!answer) co_return answer.error();
 
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_search_page(envelope->result,
-                               envelope->result_info ? &*envelope->result_info : nullptr);
+  // One pass over the body, without building a DOM of the whole page.
+  co_return parse_search_page(answer->status, answer->body);
 }
 
 SearchStream CloudflareClient::search(SearchQuery query) {

@@ -19,13 +19,29 @@ const char* to_string(ErrorKind kind) {
 
 std::string ApiError::to_string() const {
   std::string out = api::to_string(kind);
-  if (http_status != 0) out += " " + std::to_string(http_status);
-  if (!detail.empty()) out += ": " + detail;
+  // Appended piece by piece: GCC 12 at -O2 misreports `" " + std::to_string(n)`
+  // as overlapping memory (-Wrestrict).
+  if (http_status != 0) {
+    out += ' ';
+    out += std::to_string(http_status);
+  }
+  if (!detail.empty()) {
+    out += ": ";
+    out += detail;
+  }
   for (const auto& e : errors) {
-    out += " [" + std::to_string(e.code) + "] " + e.message + ";";
+    out += " [";
+    out += std::to_string(e.code);
+    out += "] ";
+    out += e.message;
+    out += ';';
   }
   if (!errors.empty()) out.pop_back();
-  if (retry_after) out += " (retry after " + std::to_string(retry_after->count()) + "s)";
+  if (retry_after) {
+    out += " (retry after ";
+    out += std::to_string(retry_after->count());
+    out += "s)";
+  }
   return out;
 }
 

@@ -343,7 +343,7 @@ class TokenList {
 
  private:
   // Called for every value parsed, so the common case stays inline and growing does not.
-  Token& add(TokenKind kind) {
+  [[gnu::always_inline]] Token& add(TokenKind kind) {
     if (size_ == storage_.size()) grow();
     Token& token = storage_[size_++];
     token = Token{};
@@ -754,6 +754,12 @@ class FieldTable {
     return at == index_.npos ? nullptr : &fields_[at];
   }
 
+  // One bit per field, to notice a field that comes twice.
+  std::uint64_t bit_of(const Field<Model, Extras>* field) const {
+    static_assert(N <= 64, "a field's bit must fit a std::uint64_t");
+    return std::uint64_t{1} << (field - fields_.data());
+  }
+
  private:
   static consteval std::array<std::string_view, N> names_of(
       const std::array<Field<Model, Extras>, N>& fields) {
@@ -776,6 +782,7 @@ void read_fields(TokenReader& in, const FieldTable<Model, Extras, N>& table, Mod
                  Extras& extras) {
   const Token& head = in.next();
   if (head.kind != TokenKind::object) wrong_type("an object", head);
+  std::uint64_t seen = 0;
   for (std::uint32_t index = 0; index < head.count; ++index) {
     const Field<Model, Extras>* field = table.find(in.next().view());
     if (field == nullptr) {
@@ -783,6 +790,10 @@ void read_fields(TokenReader& in, const FieldTable<Model, Extras, N>& table, Mod
       continue;
     }
     try {
+      // A json::value keeps one member of a name; only the one-pass reader can
+      // meet a second, and it leaves such a page to the general path.
+      if ((seen & table.bit_of(field)) != 0) throw DecodeFailure("sent twice");
+      seen |= table.bit_of(field);
       field->read(model, extras, in);
     } catch (DecodeFailure& failure) {
       failure.within_field(field->name);
@@ -1176,6 +1187,24 @@ Result<std::vector<ReleaseOutcome>> decode_release_outcomes(const json::value& r
 
 namespace {
 
+// Whether any object among the tokens has two members of the same name.
+bool has_repeated_names(std::span<const Token> tokens) {
+  std::vector<std::string_view> names;
+  for (std::size_t at = 0; at < tokens.size(); ++at) {
+    if (tokens[at].kind != TokenKind::object) continue;
+    names.clear();
+    std::size_t member = at + 1;
+    for (std::uint32_t i = 0; i < tokens[at].count; ++i) {
+      names.push_back(tokens[member].view());
+      const Token& value = tokens[member + 1];
+      member = value.is_container() ? value.end : member + 2;
+    }
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return true;
+  }
+  return false;
+}
+
 class SearchPageStream {
  public:
   static constexpr std::size_t max_object_size = std::numeric_limits<std::size_t>::max();
@@ -1355,7 +1384,14 @@ class SearchPageStream {
   bool finish_capture() {
     bool go_on = true;
     if (capture_ == Capture::element) {
+      const std::size_t rejected_before = page_.rejected.size();
       decode_page_element(tokens_, next_index_++, page_);
+      // A member named twice is where the two paths could part: a json::value
+      // keeps only the last one. A rejected message that has one (rare, and
+      // never from Cloudflare) sends the page to the general path.
+      if (page_.rejected.size() != rejected_before && has_repeated_names(tokens_.tokens())) {
+        go_on = give_up();
+      }
     } else {
       try {
         TokenReader in(tokens_.tokens());

@@ -133,7 +133,7 @@ struct CursorInfo {
 struct RejectedMessage {
   std::size_t index = 0;         // position in `result`
   std::optional<std::string> id; // when the element had a readable id
-  std::string reason;            // located: "findings[2].score: expected a number, got string"
+  std::string reason;  // located: "result[3].findings[2].score: expected a number, got string"
 };
 
 struct SearchPage {
@@ -205,7 +205,7 @@ Result<SearchPage> decode_search_page(const boost::json::value& result,
                                       const boost::json::value* result_info);
 // The search answer straight from the HTTP status and body: the same page, or the
 // same error, as parse_envelope then decode_search_page, without building a
-// json::value (several times faster; for the daemon's search loop). The
+// json::value (about twice as fast; for the daemon's search loop). The
 // envelope's `messages` are not kept.
 Result<SearchPage> parse_search_page(int http_status, std::string_view body);
 Result<Detections> decode_detections(const boost::json::value& result);

@@ -273,16 +273,28 @@ TEST(ParseSearchPage, FailuresAreTheGeneralPathsErrors) {
   }
 }
 
-TEST(ParseSearchPage, DuplicateEnvelopeMembersAreSettledLikeTheGeneralPath) {
-  for (const std::string body : {
+// RFC 8259 leaves repeated member names open; a json::value keeps the last one,
+// and parse_search_page must agree with it wherever the repeat is.
+TEST(ParseSearchPage, RepeatedMemberNamesAreSettledLikeTheGeneralPath) {
+  for (const std::string& body : std::vector<std::string>{
            R"({"success": true, "result": [{"id": "a", "postfix_id": "p"}],
                "result": [{"id": "b", "postfix_id": "q"}]})",
            R"({"success": false, "success": true, "result": []})",
            R"({"success": true, "result": [], "result_info": {"count": 1},
                "result_info": {"count": 2}})",
+           page_of(R"({"id": 5, "id": "m1", "postfix_id": "p"})"),
+           page_of(R"({"id": "m1", "postfix_id": "p", "subject": "a", "subject": "b"})"),
+           page_of(R"({"id": "m1", "postfix_id": "p", "findings": [{"score": "x", "score": 1}]})"),
+           page_of(R"({"id": "m1", "postfix_id": "p", "new": 1, "new": {}})"),
+           page_of(R"({"id": "m1", "postfix_id": "p"})", R"({"next": 1, "next": "c2"})"),
        }) {
     expect_same_as_general_path(200, body);
   }
+  const Result<SearchPage> page =
+      parse_search_page(200, page_of(R"({"id": 5, "id": "m1", "postfix_id": "p"})"));
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page.value().messages.size(), 1u);
+  EXPECT_EQ(page.value().messages[0].id, "m1");
 }
 
 }  // namespace
