@@ -9,7 +9,10 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <ctime>
+#include <stdexcept>
 
 namespace qtriage::api {
 
@@ -23,6 +26,40 @@ ApiError refused(std::string detail) {
 }
 
 bool is_success(int status) { return status >= 200 && status < 300; }
+
+ApiError cancelled_error(std::string_view endpoint) {
+  return ApiError{ErrorKind::cancelled, 0, {}, std::string(endpoint) + " cancelled", {}};
+}
+
+// The tail every call shares: the answer's envelope, then its result decoded.
+template <class Decode>
+auto decode_answer(const Result<HttpResponse>& answer, Decode decode)
+    -> decltype(decode(std::declval<const json::value&>())) {
+  if (!answer) return answer.error();
+  auto envelope = parse_envelope(answer->status, answer->body);
+  if (!envelope) return envelope.error();
+  return decode(envelope->result);
+}
+
+// A batch the client refuses to send: none, over Cloudflare's limit, or an empty id.
+std::optional<ApiError> check_batch(std::string_view what, std::span<const std::string> ids) {
+  const std::string call(what);
+  if (ids.empty()) return refused(call + " with no ids");
+  if (ids.size() > kMaxIdsPerCall) {
+    return refused(call + " of " + std::to_string(ids.size()) + " ids: at most " +
+                   std::to_string(kMaxIdsPerCall) + " a call");
+  }
+  for (const auto& id : ids) {
+    if (id.empty()) return refused(call + " with an empty investigate id");
+  }
+  return std::nullopt;
+}
+
+// Search parameters the client sets itself: a filter must not send them twice.
+bool is_reserved_search_parameter(std::string_view name) {
+  return name == "start" || name == "end" || name == "per_page" || name == "cursor" ||
+         name == "page" || name == "detections_only";
+}
 
 }  // namespace
 
@@ -58,7 +95,17 @@ CloudflareClient::CloudflareClient(Clock& clock, HttpClient& http, RateLimiter& 
       options_(std::move(options)),
       hooks_(std::move(hooks)),
       retry_policy_(options_.retry.attempts),
-      backoff_(options_.retry.initial_backoff, options_.retry.max_backoff, options_.jitter_seed) {}
+      backoff_(options_.retry.initial_backoff, options_.retry.max_backoff, options_.jitter_seed) {
+  // Cloudflare's account ids are 32 hex digits; anything else would make a
+  // wrong URL (or an empty path segment) out of every call.
+  const auto& id = options_.account_id;
+  const bool hex = std::all_of(id.begin(), id.end(), [](unsigned char c) {
+    return std::isxdigit(c) != 0;
+  });
+  if (id.empty() || id.size() > 32 || !hex) {
+    throw std::invalid_argument("api.account_id '" + id + "' is not a Cloudflare account id");
+  }
+}
 
 std::string CloudflareClient::investigate_path(std::string_view suffix) const {
   boost::urls::url url;
@@ -100,10 +147,11 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call&
   if (response->status == 429) limiter_.on_too_many_requests(response->retry_after);
   if (!is_success(response->status)) {
     // The envelope parser turns Cloudflare's failure envelope into the error.
-    auto envelope = parse_envelope(response->status, response->body);
-    ApiError error = envelope ? ApiError{ErrorKind::http_status, response->status, {}, {}, {}}
-                              : envelope.error();
+    ApiError error = parse_envelope(response->status, response->body).error();
     error.retry_after = response->retry_after;
+    // An error page (a proxy's, a WAF's) may echo the request's headers.
+    credentials_.redact(error.detail);
+    for (auto& item : error.errors) credentials_.redact(item.message);
     co_return error;
   }
   co_return response;
@@ -117,7 +165,15 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(const Call& call
   const std::function<asio::awaitable<Result<HttpResponse>>()> attempt = [this, &call] {
     return perform_once(call);
   };
-  co_return co_await with_retries<HttpResponse>(clock_, retry_policy_, backoff_, attempt, observer);
+  // Shutdown cancels waits (the rate limiter, a backoff): that is an error
+  // value like any other, not an exception for every caller to catch.
+  try {
+    co_return co_await with_retries<HttpResponse>(clock_, retry_policy_, backoff_, attempt,
+                                                  observer);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+  }
+  co_return cancelled_error(call.endpoint);
 }
 
 Result<std::string> CloudflareClient::poll_target(std::string_view location) const {
@@ -136,8 +192,10 @@ Result<std::string> CloudflareClient::poll_target(std::string_view location) con
                       "202 Location points away from the API host; not followed", {}};
     }
   }
-  if (!reference->encoded_path().starts_with("/")) {
-    return ApiError{ErrorKind::decode, 202, {}, "202 Location is not an absolute path", {}};
+  if (!reference->encoded_path().starts_with(investigate_path())) {
+    return ApiError{ErrorKind::refused, 202, {},
+                    "202 Location is not under this account's investigate path; not followed",
+                    {}};
   }
   return std::string(reference->encoded_target());
 }
@@ -158,7 +216,14 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(
                              "s",
                          {}};
     }
-    co_await clock_.sleep_for(delay);
+    bool cancelled = false;
+    try {
+      co_await clock_.sleep_for(delay);
+    } catch (const boost::system::system_error& e) {
+      if (e.code() != asio::error::operation_aborted) throw;
+      cancelled = true;
+    }
+    if (cancelled) co_return cancelled_error("search_poll");
     const Call call{"search_poll", Priority::search, http::verb::get, *target, {}};
     auto answer = co_await perform(call);
     if (!answer || answer->status != 202) co_return answer;
@@ -183,7 +248,9 @@ asio::awaitable<Result<SearchPage>> CloudflareClient::search_page(
   params.append({"per_page", std::to_string(query.per_page)});
   params.append({"detections_only", query.detections_only ? "true" : "false"});
   for (const auto& [name, value] : query.filters) {
-    if (name == "page" || name == "cursor") continue;  // paging is the client's job
+    if (is_reserved_search_parameter(name)) {
+      co_return refused("search filter '" + name + "' is set by the client itself");
+    }
     params.append({name, value});
   }
   if (cursor) params.append({"cursor", *cursor});
@@ -213,9 +280,13 @@ asio::awaitable<Result<std::optional<SearchPage>>> SearchStream::next() {
   if (!page) co_return page.error();
   ++pages_;
   const auto& next = page->info.next;
-  // A cursor that does not move would page for ever: treat it as the end.
-  if (!next || next->empty() || (cursor_ && *next == *cursor_)) {
+  if (!next || next->empty()) {
     done_ = true;
+  } else if (!seen_cursors_.insert(*next).second) {
+    // A cursor seen before would page in a circle for ever.
+    done_ = true;
+    co_return ApiError{ErrorKind::decode, 200, {},
+                       "search cursor repeats after " + std::to_string(pages_) + " pages", {}};
   } else {
     cursor_ = *next;
   }
@@ -229,10 +300,7 @@ asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string
   const Call call{"get", Priority::search, http::verb::get, investigate_path("/" + path_segment(id)),
                   {}};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_message(envelope->result);
+  co_return decode_answer(answer, decode_message);
 }
 
 asio::awaitable<Result<Detections>> CloudflareClient::get_detections(const std::string& id) {
@@ -241,38 +309,23 @@ asio::awaitable<Result<Detections>> CloudflareClient::get_detections(const std::
                                       investigate_path("/" + path_segment(id) + "/detections"),
                                       {}};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_detections(envelope->result);
+  co_return decode_answer(answer, decode_detections);
 }
 
 // ---- actions ------------------------------------------------------------------------
 
 asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move(
     std::span<const std::string> ids, MailboxDestination destination) {
-  if (ids.empty()) co_return refused("move with no ids");
-  if (ids.size() > kMaxIdsPerCall) {
-    co_return refused("move of " + std::to_string(ids.size()) + " ids: at most " +
-                      std::to_string(kMaxIdsPerCall) + " a call");
-  }
+  if (auto problem = check_batch("move", ids)) co_return *problem;
   if (destination == MailboxDestination::unrecognised) co_return refused("unknown destination");
-  json::array id_list;
-  id_list.reserve(ids.size());
-  for (const auto& id : ids) {
-    if (id.empty()) co_return refused("move with an empty investigate id");
-    id_list.emplace_back(id);
-  }
+  json::array id_list(ids.begin(), ids.end());
   json::object body;
   body["destination"] = to_wire(destination);
   body["ids"] = std::move(id_list);
   const Call call{"bulk_move", Priority::move, http::verb::post,
                                       investigate_path("/move"), json::serialize(body)};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_move_outcomes(envelope->result);
+  co_return decode_answer(answer, decode_move_outcomes);
 }
 
 asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move_one(
@@ -285,32 +338,17 @@ asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move_one(
                                       investigate_path("/" + path_segment(id) + "/move"),
                                       json::serialize(body)};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_move_outcomes(envelope->result);
+  co_return decode_answer(answer, decode_move_outcomes);
 }
 
 asio::awaitable<Result<std::vector<ReleaseOutcome>>> CloudflareClient::release(
     std::span<const std::string> ids) {
-  if (ids.empty()) co_return refused("release with no ids");
-  if (ids.size() > kMaxIdsPerCall) {
-    co_return refused("release of " + std::to_string(ids.size()) + " ids: at most " +
-                      std::to_string(kMaxIdsPerCall) + " a call");
-  }
-  json::array body;
-  body.reserve(ids.size());
-  for (const auto& id : ids) {
-    if (id.empty()) co_return refused("release with an empty investigate id");
-    body.emplace_back(id);
-  }
+  if (auto problem = check_batch("release", ids)) co_return *problem;
+  const json::array body(ids.begin(), ids.end());
   const Call call{"release", Priority::release, http::verb::post,
                                       investigate_path("/release"), json::serialize(body)};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return decode_release_outcomes(envelope->result);
+  co_return decode_answer(answer, decode_release_outcomes);
 }
 
 asio::awaitable<Result<void>> CloudflareClient::reclassify(const std::string& id,
@@ -325,10 +363,7 @@ asio::awaitable<Result<void>> CloudflareClient::reclassify(const std::string& id
                                       investigate_path("/" + path_segment(id) + "/reclassify"),
                                       json::serialize(body)};
   auto answer = co_await perform(call);
-  if (!answer) co_return answer.error();
-  auto envelope = parse_envelope(answer->status, answer->body);
-  if (!envelope) co_return envelope.error();
-  co_return Result<void>{};
+  co_return decode_answer(answer, [](const json::value&) { return Result<void>{}; });
 }
 
 }  // namespace qtriage::api

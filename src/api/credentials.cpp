@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/field.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -27,12 +28,24 @@ SecretOrProblem problem(std::string text) {
   return SecretOrProblem(boost::system::in_place_error, std::move(text));
 }
 
+// A secret goes into an HTTP header: control characters would let it inject
+// headers of its own.
+bool has_control_characters(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
 SecretOrProblem read_env(const EnvLookup& env,
                                                          const std::string& name) {
   auto value = env(name);
   if (!value) return problem("environment variable " + name + " is not set");
   std::string secret = trim(*value);
   if (secret.empty()) return problem("environment variable " + name + " is empty");
+  if (has_control_characters(secret)) {
+    return problem("environment variable " + name + " holds control characters");
+  }
   return SecretOrProblem(boost::system::in_place_value, std::move(secret));
 }
 
@@ -45,6 +58,9 @@ SecretOrProblem read_file(const std::string& path) {
   if (secret.empty()) return problem("credential file " + path + " is empty");
   if (secret.find_first_of("\r\n") != std::string::npos) {
     return problem("credential file " + path + " holds more than one line");
+  }
+  if (has_control_characters(secret)) {
+    return problem("credential file " + path + " holds control characters");
   }
   return SecretOrProblem(boost::system::in_place_value, std::move(secret));
 }
@@ -118,6 +134,16 @@ std::string Credentials::tag() const {
   char text[16];
   std::snprintf(text, sizeof text, "%08x", hash);
   return std::string(kind_ == Kind::bearer ? "tok:" : "key:") + text;
+}
+
+void Credentials::redact(std::string& text) const {
+  for (const std::string* secret : {&first_, &second_}) {
+    if (secret == &first_ && kind_ == Kind::email_key) continue;  // an email is no secret
+    if (secret->empty()) continue;
+    for (auto at = text.find(*secret); at != std::string::npos; at = text.find(*secret, at)) {
+      text.replace(at, secret->size(), "[redacted]");
+    }
+  }
 }
 
 bool Credentials::appears_in(std::string_view text) const {

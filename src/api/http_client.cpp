@@ -18,6 +18,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <variant>
 #include <vector>
@@ -61,6 +63,9 @@ boost::system::result<Endpoint, std::string> Endpoint::parse(std::string_view ba
     return std::string("api.base_url: user info, query and fragment are not allowed");
   }
   endpoint.host = url->encoded_host();
+  // Host names compare case-insensitively (a Location may spell it otherwise).
+  std::transform(endpoint.host.begin(), endpoint.host.end(), endpoint.host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (url->host_type() == boost::urls::host_type::ipv6) {
     endpoint.host = "[" + std::string(url->host_address()) + "]";
   }
@@ -166,13 +171,25 @@ struct HttpClient::Impl {
     tcp::resolver resolver(executor);
     asio::steady_timer deadline(executor, options.timeout);
     const std::string host = bare_host();
-    auto raced = co_await (resolver.async_resolve(host, std::to_string(endpoint.port), use_tuple) ||
+    const std::string port = std::to_string(endpoint.port);  // named: see perform_once
+    auto raced = co_await (resolver.async_resolve(host, port, use_tuple) ||
                            deadline.async_wait(use_tuple));
     if (raced.index() == 1) {
       co_return ApiError{ErrorKind::timeout, 0, {}, "resolving " + host + " timed out", {}};
     }
     auto [resolve_ec, addresses] = std::get<0>(raced);
     if (resolve_ec) co_return transport_error("resolving " + host, resolve_ec);
+    // Plain HTTP was allowed for a loopback name: the addresses must be loopback too.
+    if (!endpoint.tls) {
+      for (const auto& entry : addresses) {
+        if (!entry.endpoint().address().is_loopback()) {
+          co_return ApiError{ErrorKind::refused, 0, {},
+                             host + " resolves to " + entry.endpoint().address().to_string() +
+                                 ", not loopback: plain http refused",
+                             {}};
+        }
+      }
+    }
 
     auto connection = std::make_unique<Connection>(
         endpoint.tls ? decltype(Connection::stream){std::in_place_type<TlsStream>, executor,
@@ -288,7 +305,11 @@ asio::awaitable<Result<HttpResponse>> HttpClient::send(const HttpRequest& reques
 
     Impl::Exchange exchanged = co_await impl.exchange(*connection, message);
     if (exchanged.ec) {
-      if (reused && exchanged.stale) continue;
+      if (reused && exchanged.stale) {
+        // The other idle connections are as old: drop them, try a fresh one.
+        impl.idle.clear();
+        continue;
+      }
       if (exchanged.ec == http::error::body_limit) {
         co_return ApiError{ErrorKind::decode, 0, {},
                            "answer larger than " + std::to_string(impl.options.body_limit) +

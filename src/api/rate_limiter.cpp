@@ -1,5 +1,6 @@
 #include "qtriage/api/rate_limiter.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -274,6 +275,16 @@ struct RateLimiter::State {
     if (sleeper == &waiter) sleeper = nullptr;
     wake_head();
   }
+  // Every waiter, the sleeping head too, wakes and throws operation_aborted
+  // without touching the state again.
+  void abort_waiters() {
+    for (const auto& [ticket, waiter] : queue) {
+      waiter->owner = nullptr;
+      waiter->wake.cancel();
+    }
+    queue.clear();
+    sleeper = nullptr;
+  }
 
   Clock& clock;
   const double share;
@@ -285,7 +296,10 @@ struct RateLimiter::State {
   const Waiter* sleeper = nullptr;
   std::uint64_t arrivals = 0;
   std::uint64_t granted = 0;
+  bool closed = false;  // shutdown(): no more grants
 };
+
+using asio::experimental::awaitable_operators::operator||;
 
 namespace {
 
@@ -305,16 +319,18 @@ RateLimiter::RateLimiter(Clock& clock, RateLimitConfig config) {
 }
 
 RateLimiter::~RateLimiter() {
-  // Waiters still suspended outlive the state: detach them and wake those on
-  // their timers; each then throws operation_aborted without touching it.
-  for (const auto& [ticket, waiter] : state_->queue) {
-    waiter->owner = nullptr;
-    waiter->wake.cancel();
-  }
+  // Waiters still suspended outlive the state.
+  state_->abort_waiters();
+}
+
+void RateLimiter::shutdown() {
+  state_->closed = true;
+  state_->abort_waiters();
 }
 
 asio::awaitable<void> RateLimiter::acquire(Priority priority) {
   State& state = *state_;
+  if (state.closed) throw_aborted();
   // A token is there and nobody who ranks as high is waiting for it.
   const bool outranks_waiters = state.queue.empty() || priority < state.queue.begin()->first.first;
   if (outranks_waiters && state.bucket.try_take(state.clock.now())) {
@@ -351,7 +367,11 @@ asio::awaitable<void> RateLimiter::acquire(Priority priority) {
         co_return;
       }
       owner.sleeper = &self;
-      co_await owner.clock.sleep_for(owner.bucket.time_until_token(now));
+      // The head sleeps on the clock, but shutdown can still wake it at once.
+      const Duration until_token = owner.bucket.time_until_token(now);
+      boost::system::error_code woken;
+      co_await (owner.clock.sleep_for(until_token) ||
+                self.wake.async_wait(asio::redirect_error(asio::use_awaitable, woken)));
       if (self.owner != nullptr) self.owner->sleeper = nullptr;
       check_still_wanted();
       continue;  // take the token, or hand the turn to a new head
@@ -395,7 +415,9 @@ void RateLimiter::observe_headers(std::string_view ratelimit, std::string_view r
         static_cast<double>(state.quota) - budget_of(state.quota, state.share);
     const double usable = static_cast<double>(*current->remaining) - left_to_others;
     if (usable <= 0) {
-      const auto until_reset = server_wait(current->reset_seconds.value_or(0));
+      // Without a reset time, wait a minute rather than spend others' part.
+      const auto until_reset = current->reset_seconds ? server_wait(*current->reset_seconds)
+                                                      : Duration(std::chrono::seconds(60));
       state.bucket.pause_until(now + until_reset, now);
     } else {
       state.bucket.lower_to(usable, now);

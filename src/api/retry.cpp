@@ -12,12 +12,13 @@ bool is_retryable_status(int status) {
   return status == 408 || status == 409 || status == 429 || (status >= 500 && status <= 599);
 }
 
-// Retry-After as a Duration, saturating instead of overflowing.
+// The longest Retry-After believed, as the rate limiter does: a bogus huge
+// value must not park a call for ever (or overflow a clock).
+constexpr std::chrono::seconds kLongestRetryAfter = std::chrono::hours(24);
+
 Duration to_duration(std::chrono::seconds seconds) {
   if (seconds <= std::chrono::seconds::zero()) return Duration::zero();
-  const auto longest = std::chrono::duration_cast<std::chrono::seconds>(Duration::max());
-  if (seconds >= longest) return Duration::max();
-  return seconds;
+  return std::min(seconds, kLongestRetryAfter);
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ asio::awaitable<void> FakeClock::sleep_for(Duration d) {
     if (d > Duration::zero()) elapsed_ += d;
   }
   // Yield once so that other coroutines on the executor get their turn.
-  co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+  const auto executor = co_await asio::this_coro::executor;
+  co_await asio::post(executor, asio::use_awaitable);
 }
 
 void FakeClock::advance(Duration d) {

@@ -58,7 +58,22 @@ int run(const SearchOptions& options) {
   RateLimiter limiter(clock, RateLimitConfig{});
   ClientOptions client_options;
   client_options.account_id = options.account_id;
-  CloudflareClient client(clock, http, limiter, *credentials, client_options);
+  // What the client rode out, told as it happens: a search can take a while
+  // when Cloudflare answers 202 or the network hiccups.
+  std::size_t polls = 0, retries = 0;
+  ClientHooks hooks;
+  hooks.on_response = [&](std::string_view call, int, Duration) {
+    if (call == "search_poll") ++polls;
+  };
+  hooks.on_retry = [&](std::string_view call, const RetryEvent& event) {
+    ++retries;
+    std::fprintf(stderr, "  %.*s attempt %d failed (%s); retrying in %lld ms\n",
+                 static_cast<int>(call.size()), call.data(), event.failed_attempt,
+                 event.error.to_string().c_str(),
+                 static_cast<long long>(
+                     std::chrono::duration_cast<std::chrono::milliseconds>(event.delay).count()));
+  };
+  CloudflareClient client(clock, http, limiter, *credentials, client_options, hooks);
 
   SearchQuery query;
   query.end = clock.wall_now();
@@ -81,6 +96,8 @@ int run(const SearchOptions& options) {
           }
           if (!*page) co_return;
           summary.add(**page);
+          std::fprintf(stderr, "  page %zu: %zu messages (%zu so far, %zu polls of 202 answers)\n",
+                       summary.pages, (*page)->messages.size(), summary.messages, polls);
           for (const auto& rejected : (*page)->rejected) {
             std::fprintf(stderr, "qtriage search: message %zu of page %zu not decoded: %s\n",
                          rejected.index, summary.pages, rejected.reason.c_str());
@@ -96,9 +113,10 @@ int run(const SearchOptions& options) {
   std::printf("searched %s to %s in %.2fs: %zu pages, %zu messages (%zu not decoded, %zu repeated)\n",
               format_rfc3339(query.start).c_str(), format_rfc3339(query.end).c_str(), seconds,
               summary.pages, summary.messages, summary.rejected, summary.duplicates);
-  std::printf("  quarantined: %zu, delivered malicious: %zu, connections opened: %llu\n",
-              summary.quarantined, summary.delivered_malicious,
-              static_cast<unsigned long long>(http.connections_opened()));
+  std::printf("  quarantined: %zu, delivered malicious: %zu\n", summary.quarantined,
+              summary.delivered_malicious);
+  std::printf("  requests rode out: %zu polls of 202 answers, %zu retries; connections opened: %llu\n",
+              polls, retries, static_cast<unsigned long long>(http.connections_opened()));
   for (const auto& [disposition, count] : summary.by_disposition) {
     std::printf("  %-14s %zu\n", disposition.c_str(), count);
   }

@@ -74,6 +74,22 @@ class ChildProcess {
     pid_ = -1;
   }
 
+  // Waits for the process to end by itself; its exit code, or -1 when it was
+  // killed by a signal or ran past `limit` (then it is stopped).
+  int wait_exit(std::chrono::seconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    stop();
+    return -1;
+  }
+
   bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
 
   std::string output() const {

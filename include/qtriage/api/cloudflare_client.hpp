@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -82,13 +83,15 @@ class SearchStream {
   CloudflareClient* client_;
   SearchQuery query_;
   std::optional<std::string> cursor_;
+  std::set<std::string> seen_cursors_;
   bool done_ = false;
   std::size_t pages_ = 0;
 };
 
 class CloudflareClient {
  public:
-  // Checks the options (account id, per_page bounds are checked per call).
+  // Throws std::invalid_argument when options.account_id is not 32 hex digits
+  // at most (per_page and batches are checked per call).
   CloudflareClient(Clock& clock, HttpClient& http, RateLimiter& limiter, Credentials credentials,
                    ClientOptions options, ClientHooks hooks = {});
 

@@ -40,8 +40,11 @@ class Credentials {
   // credentials apart in logs and metrics, and keys the rate limiter.
   std::string tag() const;
 
-  // True when `text` contains any part of the secret (for redaction checks).
+  // True when `text` contains the secret.
   bool appears_in(std::string_view text) const;
+  // Replaces every occurrence of the secret in `text` by "[redacted]": for
+  // text that came from elsewhere (an error page that echoes headers).
+  void redact(std::string& text) const;
 
  private:
   enum class Kind { bearer, email_key };

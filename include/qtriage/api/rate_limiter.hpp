@@ -129,6 +129,10 @@ class RateLimiter {
 
   RateLimiterSnapshot snapshot() const;
 
+  // For shutdown: every waiting call, the one sleeping for the next token
+  // too, wakes now and throws operation_aborted; later acquires throw at once.
+  void shutdown();
+
  private:
   struct State;
   std::unique_ptr<State> state_;

@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -38,6 +41,7 @@ std::string message_json(const std::string& id) {
 
 // A server that answers from a script and remembers every request.
 struct ScriptedApi {
+  explicit ScriptedApi(int attempts_in_all = 4) : attempts(attempts_in_all) {}
   asio::io_context io;
   FakeClock clock;
   std::deque<testing::Response> script;
@@ -54,10 +58,11 @@ struct ScriptedApi {
                                    "/client/v4"),
                   HttpOptions{}};
   RateLimiter limiter{clock, RateLimitConfig{}};
-  CloudflareClient client{clock, http, limiter, Credentials::bearer("t0k3n"), [] {
+  int attempts;
+  CloudflareClient client{clock, http, limiter, Credentials::bearer("t0k3n"), [this] {
                             ClientOptions options;
                             options.account_id = kAccount;
-                            options.retry = RetryConfig{4, 1s, 8s};
+                            options.retry = RetryConfig{attempts, 1s, 8s};
                             options.poll_initial = 1s;
                             options.poll_max = 4s;
                             options.search_ready_deadline = 20s;
@@ -120,7 +125,6 @@ TEST(Search, FollowsCursorsAndSendsNoPageParameter) {
                            R"({"count":1,"per_page":2,"total_count":0,"next":null})"));
   SearchQuery query = day_query();
   query.filters["final_disposition"] = "MALICIOUS";
-  query.filters["page"] = "3";  // never sent: paging is by cursor
   std::vector<std::string> ids;
   api.run([&]() -> asio::awaitable<int> {
     SearchStream stream = api.client.search(query);
@@ -195,6 +199,75 @@ TEST(Search, RefusesALocationOnAnotherHost) {
   EXPECT_EQ(api.requests.size(), 1u);
 }
 
+TEST(Search, RefusesALocationOutsideTheInvestigatePath) {
+  for (std::string location : {"/client/v4/user/tokens", "//evil.example.net/x",
+                               "/client/v4/accounts/ffffffffffffffffffffffffffffffff/email-security/"
+                               "investigate?poll=1"}) {
+    ScriptedApi api;
+    api.answer(202, envelope("[]", R"({"count":0,"per_page":2,"total_count":0})"), location);
+    auto page = api.run([&]() -> asio::awaitable<Result<std::optional<SearchPage>>> {
+      SearchStream stream = api.client.search(day_query());
+      co_return co_await stream.next();
+    }());
+    ASSERT_FALSE(page) << location;
+    EXPECT_EQ(page.error().kind, ErrorKind::refused) << location;
+    EXPECT_EQ(api.requests.size(), 1u) << location;
+  }
+}
+
+TEST(Search, FollowsAnAbsoluteLocationOnTheApiHost) {
+  ScriptedApi api;
+  const std::string origin = "http://127.0.0.1:" + std::to_string(api.server.port());
+  api.answer(202, envelope("[]", R"({"count":0,"per_page":2,"total_count":0})"),
+             origin + kBase + "?poll=7");
+  api.answer(200, envelope("[" + message_json("a") + "]", R"({"count":1,"per_page":2})"));
+  auto page = api.run([&]() -> asio::awaitable<Result<std::optional<SearchPage>>> {
+    SearchStream stream = api.client.search(day_query());
+    co_return co_await stream.next();
+  }());
+  ASSERT_TRUE(page) << page.error().to_string();
+  EXPECT_EQ(api.requests.at(1).target(), kBase + "?poll=7");
+}
+
+TEST(Search, RefusesFiltersThatTheClientSetsItself) {
+  for (std::string name : {"start", "end", "per_page", "cursor", "page", "detections_only"}) {
+    ScriptedApi api;
+    SearchQuery query = day_query();
+    query.filters[name] = "1";
+    auto page = api.run([&]() -> asio::awaitable<Result<std::optional<SearchPage>>> {
+      SearchStream stream = api.client.search(query);
+      co_return co_await stream.next();
+    }());
+    ASSERT_FALSE(page) << name;
+    EXPECT_EQ(page.error().kind, ErrorKind::refused) << name;
+    EXPECT_TRUE(api.requests.empty()) << name;
+  }
+}
+
+TEST(Search, ACursorThatComesBackIsAnErrorNotAnEndlessLoop) {
+  ScriptedApi api;
+  api.answer(200, envelope("[" + message_json("a") + "]", R"({"count":1,"per_page":2,"next":"A"})"));
+  api.answer(200, envelope("[" + message_json("b") + "]", R"({"count":1,"per_page":2,"next":"B"})"));
+  api.answer(200, envelope("[" + message_json("c") + "]", R"({"count":1,"per_page":2,"next":"A"})"));
+  std::optional<ApiError> failure;
+  std::size_t pages = 0;
+  api.run([&]() -> asio::awaitable<int> {
+    SearchStream stream = api.client.search(day_query());
+    for (;;) {
+      auto page = co_await stream.next();
+      if (!page) {
+        failure = page.error();
+        co_return 0;
+      }
+      if (!*page) co_return 0;
+      ++pages;
+    }
+  }());
+  ASSERT_TRUE(failure);
+  EXPECT_NE(failure->detail.find("cursor repeats"), std::string::npos);
+  EXPECT_EQ(api.requests.size(), 3u);
+}
+
 TEST(Retries, A503IsRetriedWithBackoffAndThenSucceeds) {
   ScriptedApi api;
   const std::string failure =
@@ -227,7 +300,7 @@ TEST(Retries, A400FailsAtOnceWithCloudflaresErrors) {
   EXPECT_TRUE(api.clock.sleeps().empty());
 }
 
-TEST(Retries, A429HonoursRetryAfterAndPausesTheLimiter) {
+TEST(Retries, A429HonoursRetryAfter) {
   ScriptedApi api;
   auto limited = json_response(
       429, R"({"success":false,"errors":[{"code":1015,"message":"slow down"}],"messages":[],"result":null})");
@@ -236,11 +309,93 @@ TEST(Retries, A429HonoursRetryAfterAndPausesTheLimiter) {
   api.answer(200, envelope(message_json("a")));
   auto message = api.run(api.client.get_message("a"));
   ASSERT_TRUE(message) << message.error().to_string();
-  // The retry waited at least Retry-After, and the limiter itself was paused.
   Duration waited{};
   for (auto d : api.clock.sleeps()) waited += d;
   EXPECT_GE(waited, 30s);
   EXPECT_EQ(api.requests.size(), 2u);
+}
+
+TEST(Retries, A429PausesTheSharedLimiterForRetryAfter) {
+  ScriptedApi api(/*attempts_in_all=*/1);
+  auto limited = json_response(
+      429, R"({"success":false,"errors":[{"code":1015,"message":"slow down"}],"messages":[],"result":null})");
+  limited.set(boost::beast::http::field::retry_after, "30");
+  api.script.push_back(limited);
+  auto message = api.run(api.client.get_message("a"));
+  ASSERT_FALSE(message);
+  EXPECT_EQ(message.error().http_status, 429);
+  EXPECT_EQ(message.error().retry_after, std::chrono::seconds(30));
+  // Every other call of this credential now waits too.
+  EXPECT_EQ(api.limiter.snapshot().paused_until, api.clock.now() + 30s);
+}
+
+TEST(Retries, A503WithAnHtmlBodyIsRetried) {
+  ScriptedApi api;
+  api.answer(503, "<html><body>Service Unavailable</body></html>");
+  api.answer(200, envelope(message_json("a")));
+  auto message = api.run(api.client.get_message("a"));
+  ASSERT_TRUE(message) << message.error().to_string();
+  EXPECT_EQ(api.requests.size(), 2u);
+}
+
+TEST(Secrets, ATokenEchoedByAnErrorPageIsRedacted) {
+  ScriptedApi api(/*attempts_in_all=*/1);
+  api.answer(502, "<html>bad gateway; you sent Authorization: Bearer t0k3n</html>");
+  auto message = api.run(api.client.get_message("a"));
+  ASSERT_FALSE(message);
+  const std::string text = message.error().to_string();
+  EXPECT_EQ(text.find("t0k3n"), std::string::npos) << text;
+  EXPECT_NE(text.find("[redacted]"), std::string::npos) << text;
+}
+
+TEST(Cancellation, ACallWaitingForTheLimiterEndsAsACancelledError) {
+  ScriptedApi api;
+  api.limiter.on_too_many_requests(std::nullopt);  // five minutes before the next request
+  asio::cancellation_signal cancel;
+  std::optional<Result<Message>> outcome;
+  asio::co_spawn(api.io, api.client.get_message("a"),
+                 asio::bind_cancellation_slot(cancel.slot(),
+                                              [&](std::exception_ptr e, Result<Message> r) {
+                                                api.io.stop();  // the server would run on
+                                                if (e) std::rethrow_exception(e);
+                                                outcome = std::move(r);
+                                              }));
+  asio::post(api.io, [&] { cancel.emit(asio::cancellation_type::terminal); });
+  api.io.run();
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().kind, ErrorKind::cancelled);
+  EXPECT_TRUE(api.requests.empty());
+}
+
+TEST(Cancellation, ShuttingTheLimiterDownEndsWaitingCallsAsCancelled) {
+  ScriptedApi api;
+  api.limiter.on_too_many_requests(std::nullopt);
+  std::optional<Result<Message>> outcome;
+  asio::co_spawn(api.io, api.client.get_message("a"), [&](std::exception_ptr e, Result<Message> r) {
+    api.io.stop();  // the server would run on
+    if (e) std::rethrow_exception(e);
+    outcome = std::move(r);
+  });
+  asio::post(api.io, [&] { api.limiter.shutdown(); });
+  api.io.run();
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().kind, ErrorKind::cancelled);
+}
+
+TEST(Options, AnAccountIdThatIsNotOneIsRefused) {
+  asio::io_context io;
+  FakeClock clock;
+  HttpClient http(io.get_executor(), *Endpoint::parse("http://127.0.0.1:1"), HttpOptions{});
+  RateLimiter limiter(clock, RateLimitConfig{});
+  for (const std::string& bad : std::vector<std::string>{"", "not-an-account", std::string(33, 'a'), "../../other"}) {
+    ClientOptions options;
+    options.account_id = bad;
+    EXPECT_THROW(CloudflareClient(clock, http, limiter, Credentials::bearer("t"), options),
+                 std::invalid_argument)
+        << bad;
+  }
 }
 
 TEST(Requests, BulkMoveSendsDestinationAndIdsNeverPostfixIds) {

@@ -94,3 +94,25 @@ TEST(Credentials, TagIsStableAndHidesTheSecret) {
 
 }  // namespace
 }  // namespace qtriage::api
+
+namespace qtriage::api {
+namespace {
+
+TEST(Credentials, RefusesSecretsWithControlCharacters) {
+  AuthSource source;
+  source.token_env = "CF_TOKEN";
+  auto injected = Credentials::load(source, env_of({{"CF_TOKEN", "abc\r\nX-Evil: 1"}}));
+  ASSERT_FALSE(injected);
+  EXPECT_EQ(injected.error(), "environment variable CF_TOKEN holds control characters");
+}
+
+TEST(Credentials, RedactsEveryOccurrenceOfTheSecret) {
+  auto credentials = Credentials::bearer("tok-XYZ");
+  std::string text = "echo: Authorization: Bearer tok-XYZ; again tok-XYZ";
+  credentials.redact(text);
+  EXPECT_EQ(text, "echo: Authorization: Bearer [redacted]; again [redacted]");
+  EXPECT_FALSE(credentials.appears_in(text));
+}
+
+}  // namespace
+}  // namespace qtriage::api

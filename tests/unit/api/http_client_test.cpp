@@ -203,11 +203,12 @@ TEST(HttpTransport, AnswerOverTheBodyCapFails) {
 
 TEST(HttpTransport, ConnectionRefusedIsATransportError) {
   asio::io_context io;
-  unsigned short port = 0;
-  {  // a port that was just free and has no listener now
-    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-    port = acceptor.local_endpoint().port();
-  }
+  // A port held bound but not listening for the whole test: nobody else can
+  // take it, and a connection to it is refused.
+  asio::ip::tcp::socket holder(io);
+  holder.open(asio::ip::tcp::v4());
+  holder.bind({asio::ip::make_address("127.0.0.1"), 0});
+  const unsigned short port = holder.local_endpoint().port();
   HttpClient client(io.get_executor(),
                     *Endpoint::parse("http://127.0.0.1:" + std::to_string(port)), HttpOptions{});
   auto answer = get(io, client, "/");

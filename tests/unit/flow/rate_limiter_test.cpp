@@ -15,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <exception>
@@ -484,13 +486,46 @@ TEST_F(RateLimiterTest, IgnoresHeadersItCannotRead) {
   RateLimiter limiter(clock, kOneTokenPerSecond);
   limiter.observe_headers("garbage;;", "also garbage;;");
   limiter.observe_headers(R"("default";r=abc;t=30)", R"("default";q=-5;w=300)");
-  limiter.observe_headers(R"("default";r=0)", R"("default";q=0;w=300)");  // r without t: no pause
+  limiter.observe_headers(R"("default";r=300)", R"("default";q=0;w=300)");
   limiter.observe_headers("", R"("default";q=1250;w=0)");
   const auto snapshot = limiter.snapshot();
   EXPECT_DOUBLE_EQ(snapshot.capacity, 100);
   EXPECT_DOUBLE_EQ(snapshot.refill_per_second, 1);
   EXPECT_EQ(snapshot.paused_until, std::nullopt);
-  EXPECT_DOUBLE_EQ(snapshot.tokens, 0);  // r=0 did empty it
+  // q=0 was ignored; r=300 was read against q=1250: 300 - 250 left to others.
+  EXPECT_DOUBLE_EQ(snapshot.tokens, 50);
+}
+
+TEST_F(RateLimiterTest, RemainingWithoutAResetTimePausesAMinute) {
+  RateLimiter limiter(clock, kOneTokenPerSecond);
+  limiter.observe_headers(R"("default";r=0)", "");
+  EXPECT_EQ(limiter.snapshot().paused_until, SteadyTime{} + 60s);
+}
+
+TEST_F(RateLimiterTest, ShutdownWakesTheCallSleepingOnARealClockAtOnce) {
+  RealClock real;
+  RateLimiter limiter(real, kOneTokenPerSecond);
+  limiter.on_too_many_requests(std::nullopt);  // the next token is five minutes away
+  std::string outcome;
+  asio::co_spawn(ctx, limiter.acquire(Priority::move),
+                 [&](std::exception_ptr e) { outcome = describe(e); });
+  asio::co_spawn(ctx, limiter.acquire(Priority::search),
+                 [&](std::exception_ptr e) { outcomes["queued"] = describe(e); });
+  asio::steady_timer soon(ctx, 20ms);
+  soon.async_wait([&](auto) { limiter.shutdown(); });
+  const auto started = SteadyClock::now();
+  ctx.run();
+  EXPECT_LT(SteadyClock::now() - started, 10s);
+  EXPECT_EQ(outcome, "aborted");
+  EXPECT_EQ(outcomes["queued"], "aborted");
+  EXPECT_EQ(limiter.snapshot().waiting, 0u);
+
+  // And nothing is granted after it.
+  ctx.restart();
+  asio::co_spawn(ctx, limiter.acquire(Priority::move),
+                 [&](std::exception_ptr e) { outcome = describe(e); });
+  ctx.run();
+  EXPECT_EQ(outcome, "aborted");
 }
 
 TEST(Priority, HasReadableNames) {
