@@ -295,7 +295,7 @@ asio::awaitable<Result<std::optional<SearchPage>>> SearchStream::next() {
 
 // ---- single-message reads -----------------------------------------------------------
 
-asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string& id) {
+asio::awaitable<Result<Message>> CloudflareClient::get_message(std::string id) {
   if (id.empty()) co_return refused("empty investigate id");
   const Call call{"get", Priority::search, http::verb::get, investigate_path("/" + path_segment(id)),
                   {}};
@@ -303,7 +303,7 @@ asio::awaitable<Result<Message>> CloudflareClient::get_message(const std::string
   co_return decode_answer(answer, decode_message);
 }
 
-asio::awaitable<Result<Detections>> CloudflareClient::get_detections(const std::string& id) {
+asio::awaitable<Result<Detections>> CloudflareClient::get_detections(std::string id) {
   if (id.empty()) co_return refused("empty investigate id");
   const Call call{"detections", Priority::search, http::verb::get,
                                       investigate_path("/" + path_segment(id) + "/detections"),
@@ -329,7 +329,7 @@ asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move(
 }
 
 asio::awaitable<Result<std::vector<MoveOutcome>>> CloudflareClient::move_one(
-    const std::string& id, MailboxDestination destination) {
+    std::string id, MailboxDestination destination) {
   if (id.empty()) co_return refused("empty investigate id");
   if (destination == MailboxDestination::unrecognised) co_return refused("unknown destination");
   json::object body;
@@ -351,7 +351,7 @@ asio::awaitable<Result<std::vector<ReleaseOutcome>>> CloudflareClient::release(
   co_return decode_answer(answer, decode_release_outcomes);
 }
 
-asio::awaitable<Result<void>> CloudflareClient::reclassify(const std::string& id,
+asio::awaitable<Result<void>> CloudflareClient::reclassify(std::string id,
                                                            ExpectedDisposition disposition) {
   if (id.empty()) co_return refused("empty investigate id");
   if (disposition == ExpectedDisposition::unrecognised) {

@@ -7,10 +7,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 namespace qtriage::tools {
@@ -54,7 +56,15 @@ int run(const SearchOptions& options) {
   http_options.timeout = std::chrono::duration_cast<Duration>(
       std::chrono::duration<double>(options.timeout_seconds));
   if (!options.ca_file.empty()) http_options.ca_file = options.ca_file;
-  HttpClient http(io.get_executor(), *endpoint, http_options);
+  std::unique_ptr<HttpClient> http_client;
+  try {
+    http_client = std::make_unique<HttpClient>(io.get_executor(), *endpoint, http_options);
+  } catch (const boost::system::system_error& e) {  // an unreadable --ca-file
+    std::fprintf(stderr, "qtriage search: --ca-file %s: %s\n", options.ca_file.c_str(),
+                 e.code().message().c_str());
+    return 1;
+  }
+  HttpClient& http = *http_client;
   RateLimiter limiter(clock, RateLimitConfig{});
   ClientOptions client_options;
   client_options.account_id = options.account_id;
@@ -73,7 +83,15 @@ int run(const SearchOptions& options) {
                  static_cast<long long>(
                      std::chrono::duration_cast<std::chrono::milliseconds>(event.delay).count()));
   };
-  CloudflareClient client(clock, http, limiter, *credentials, client_options, hooks);
+  std::unique_ptr<CloudflareClient> cloudflare;
+  try {
+    cloudflare = std::make_unique<CloudflareClient>(clock, http, limiter, *credentials,
+                                                    client_options, hooks);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "qtriage search: %s\n", e.what());
+    return 1;
+  }
+  CloudflareClient& client = *cloudflare;
 
   SearchQuery query;
   query.end = clock.wall_now();

@@ -70,5 +70,24 @@ TEST(SearchCommand, AMissingTokenIsNamedAndExitCode1) {
       << search.output();
 }
 
+TEST(SearchCommand, AnUnreadableCaFileIsExitCode1WithOneLine) {
+  ChildProcess search({QTRIAGE_BINARY, "search", "--base-url", "https://127.0.0.1:9/client/v4",
+                       "--account-id", "023e105f4ecef8ad9ca31a8372d0c353", "--ca-file",
+                       "/nonexistent/ca.pem"},
+                      {"CLOUDFLARE_API_TOKEN=" + kToken});
+  EXPECT_EQ(search.wait_exit(30s), 1);
+  EXPECT_NE(search.output().find("--ca-file /nonexistent/ca.pem"), std::string::npos)
+      << search.output();
+}
+
+TEST(SearchCommand, AnInvalidAccountIdIsExitCode1) {
+  ChildProcess search({QTRIAGE_BINARY, "search", "--base-url", "http://127.0.0.1:9/client/v4",
+                       "--account-id", "../other"},
+                      {"CLOUDFLARE_API_TOKEN=" + kToken});
+  EXPECT_EQ(search.wait_exit(30s), 1);
+  EXPECT_NE(search.output().find("is not a Cloudflare account id"), std::string::npos)
+      << search.output();
+}
+
 }  // namespace
 }  // namespace qtriage

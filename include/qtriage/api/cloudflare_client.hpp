@@ -11,6 +11,8 @@
 //   reclassify      POST .../investigate/{id}/reclassify {"expected_disposition"}
 //
 // The client, its HttpClient and the RateLimiter must outlive every call.
+// Calls are lazy coroutines: single ids are taken by value (the call owns
+// them), and the ids a span names must live until the call has completed.
 
 #include "qtriage/api/credentials.hpp"
 #include "qtriage/api/http_client.hpp"
@@ -96,16 +98,16 @@ class CloudflareClient {
                    ClientOptions options, ClientHooks hooks = {});
 
   SearchStream search(SearchQuery query);
-  asio::awaitable<Result<Message>> get_message(const std::string& id);
-  asio::awaitable<Result<Detections>> get_detections(const std::string& id);
+  asio::awaitable<Result<Message>> get_message(std::string id);
+  asio::awaitable<Result<Detections>> get_detections(std::string id);
   // Bulk move; more than kMaxIdsPerCall ids, none, or an unrecognised
   // destination is refused without a request.
   asio::awaitable<Result<std::vector<MoveOutcome>>> move(std::span<const std::string> ids,
                                                          MailboxDestination destination);
-  asio::awaitable<Result<std::vector<MoveOutcome>>> move_one(const std::string& id,
+  asio::awaitable<Result<std::vector<MoveOutcome>>> move_one(std::string id,
                                                              MailboxDestination destination);
   asio::awaitable<Result<std::vector<ReleaseOutcome>>> release(std::span<const std::string> ids);
-  asio::awaitable<Result<void>> reclassify(const std::string& id, ExpectedDisposition disposition);
+  asio::awaitable<Result<void>> reclassify(std::string id, ExpectedDisposition disposition);
 
   const std::string& account_id() const { return options_.account_id; }
 
