@@ -21,7 +21,7 @@ void check_probability(const char* name, double p) {
 
 std::string_view fault_name(FaultKind kind) {
   static constexpr std::array<std::string_view, kFaultKindCount> kNames = {
-      "", "server_error", "reset", "slow", "truncate", "accepted"};
+      "", "server_error", "reset", "slow", "truncate", "accepted", "lost_answer"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -32,8 +32,9 @@ FaultInjector::FaultInjector(const FaultOptions& options)
   check_probability("slow", options.slow);
   check_probability("truncate", options.truncate);
   check_probability("accepted", options.accepted);
-  const double total =
-      options.server_error + options.reset + options.slow + options.truncate + options.accepted;
+  check_probability("lost_answer", options.lost_answer);
+  const double total = options.server_error + options.reset + options.slow + options.truncate +
+                       options.accepted + options.lost_answer;
   if (total > 1.0 + 1e-9) {
     throw std::invalid_argument("fault probabilities add up to more than 1");
   }
@@ -43,16 +44,18 @@ FaultInjector::FaultInjector(const FaultOptions& options)
   }
 }
 
-FaultDraw FaultInjector::draw(bool search) {
+FaultDraw FaultInjector::draw(FaultScope scope) {
   const double roll = unit(engine_);
   const std::uint64_t status_roll = engine_();
   // Consecutive slices of [0,1): one fault at most, each with its own share.
-  const std::array<std::pair<FaultKind, double>, 5> slices = {{
+  // A new kind goes last, so that the draws of existing settings stay the same.
+  const std::array<std::pair<FaultKind, double>, 6> slices = {{
       {FaultKind::server_error, options_.server_error},
       {FaultKind::reset, options_.reset},
       {FaultKind::slow, options_.slow},
       {FaultKind::truncate, options_.truncate},
       {FaultKind::accepted, options_.accepted},
+      {FaultKind::lost_answer, options_.lost_answer},
   }};
   double edge = 0;
   FaultDraw result;
@@ -63,7 +66,12 @@ FaultDraw FaultInjector::draw(bool search) {
       break;
     }
   }
-  if (result.kind == FaultKind::accepted && !search) result.kind = FaultKind::none;
+  if (result.kind == FaultKind::accepted && scope != FaultScope::search) {
+    result.kind = FaultKind::none;
+  }
+  if (result.kind == FaultKind::lost_answer && scope != FaultScope::mutation) {
+    result.kind = FaultKind::none;
+  }
   if (result.kind == FaultKind::server_error) {
     static constexpr std::array<unsigned, 3> kStatuses = {500, 502, 503};
     result.status = kStatuses[status_roll % kStatuses.size()];

@@ -128,6 +128,16 @@ Route route_of(const HttpRequest& request) {
   return route;
 }
 
+bool is_mutation(std::string_view endpoint) {
+  return endpoint == "bulk_move" || endpoint == "move" || endpoint == "release" ||
+         endpoint == "reclassify";
+}
+
+FaultScope fault_scope(std::string_view endpoint) {
+  if (endpoint == "search") return FaultScope::search;
+  return is_mutation(endpoint) ? FaultScope::mutation : FaultScope::other;
+}
+
 json::object call_json(const ReceivedCall& call) {
   json::array ids;
   for (const auto& id : call.ids) ids.emplace_back(id);
@@ -216,7 +226,7 @@ RequestPlan SimApi::begin(const HttpRequest& request) {
       return plan;
     }
   }
-  const FaultDraw fault = faults_.draw(plan.route.endpoint == "search");
+  const FaultDraw fault = faults_.draw(fault_scope(plan.route.endpoint));
   plan.fault = fault.kind;
   plan.call.fault = std::string(fault_name(fault.kind));
   switch (fault.kind) {
@@ -235,6 +245,9 @@ RequestPlan SimApi::begin(const HttpRequest& request) {
     case FaultKind::truncate:
       plan.step = PlanStep::compute_truncated;
       break;
+    case FaultKind::lost_answer:
+      plan.step = PlanStep::compute_then_close;
+      break;
     case FaultKind::accepted:
     case FaultKind::none:
       plan.step = PlanStep::compute;
@@ -247,7 +260,8 @@ HttpResponse SimApi::finish(const HttpRequest& request, RequestPlan& plan) {
   const std::lock_guard lock(mutex_);
   const ApiAnswer answer = dispatch(request, plan);
   HttpResponse response = respond(request, answer, plan);
-  record(plan, static_cast<int>(answer.status));
+  // A lost answer is logged as the client saw it: no status, as for a reset.
+  record(plan, plan.fault == FaultKind::lost_answer ? 0 : static_cast<int>(answer.status));
   return response;
 }
 
@@ -408,7 +422,7 @@ json::object SimApi::counters() const {
   }
   json::object faults;
   for (const auto kind : {FaultKind::server_error, FaultKind::reset, FaultKind::slow,
-                          FaultKind::truncate, FaultKind::accepted}) {
+                          FaultKind::truncate, FaultKind::accepted, FaultKind::lost_answer}) {
     faults[fault_name(kind)] = faults_.count(kind);
   }
   return json::object{

@@ -24,37 +24,38 @@ SimRateLimiter::SimRateLimiter(RateLimitOptions options) : options_(options) {
 }
 
 RateDecision SimRateLimiter::admit(const std::string& credential, Time now) {
-  CredentialState& s = states_[credential];
-  RateDecision d;
-  if (s.blocked_until) {
-    if (now < *s.blocked_until) {
-      d.allowed = false;
-      d.remaining = 0;
-      d.reset_seconds = seconds_until(now, *s.blocked_until);
-      d.retry_after = d.reset_seconds;
-      return d;
+  CredentialState& state = states_[credential];
+  RateDecision decision;
+  if (state.blocked_until) {
+    if (now < *state.blocked_until) {
+      decision.allowed = false;
+      decision.remaining = 0;
+      decision.reset_seconds = seconds_until(now, *state.blocked_until);
+      decision.retry_after = decision.reset_seconds;
+      return decision;
     }
-    // The block is over: a fresh window starts with this request.
-    s = CredentialState{};
-    s.window_start = now;
+    // The block is over, but the window still holds whatever it admitted
+    // less than `window` ago: a block shorter than the window does not reset it.
+    state.blocked_until.reset();
   }
-  if (s.used == 0 || now >= s.window_start + options_.window) {
-    s.window_start = now;
-    s.used = 0;
+  // A request admitted at t occupies its slot during [t, t + window).
+  while (!state.admitted.empty() && state.admitted.front() + options_.window <= now) {
+    state.admitted.pop_front();
   }
-  if (s.used >= options_.requests) {
-    s.blocked_until = now + options_.block;
-    d.allowed = false;
-    d.went_over = true;
-    d.remaining = 0;
-    d.reset_seconds = options_.block.count();
-    d.retry_after = options_.block.count();
-    return d;
+  if (std::ssize(state.admitted) >= options_.requests) {
+    state.blocked_until = now + options_.block;
+    decision.allowed = false;
+    decision.went_over = true;
+    decision.remaining = 0;
+    decision.reset_seconds = options_.block.count();
+    decision.retry_after = options_.block.count();
+    return decision;
   }
-  ++s.used;
-  d.remaining = options_.requests - s.used;
-  d.reset_seconds = std::max<std::int64_t>(seconds_until(now, s.window_start + options_.window), 1);
-  return d;
+  state.admitted.push_back(now);
+  decision.remaining = options_.requests - std::ssize(state.admitted);
+  // Never empty here (this request is in it), and the oldest leaves after now.
+  decision.reset_seconds = seconds_until(now, state.admitted.front() + options_.window);
+  return decision;
 }
 
 std::string SimRateLimiter::ratelimit_header(const RateDecision& decision) {

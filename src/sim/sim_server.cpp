@@ -180,6 +180,10 @@ class SimServer::Impl {
         const auto [wait_error] = co_await c->delay.async_wait(use_tuple);
         if (wait_error) co_return;  // stopped while waiting: nothing was applied
       }
+      if (plan.step == PlanStep::compute_then_close) {
+        api.finish(request, plan);  // applied; the answer is lost with the connection
+        co_return;
+      }
       HttpResponse response =
           plan.step == PlanStep::answer_now ? std::move(*plan.response) : api.finish(request, plan);
       c->stream.expires_after(kWriteTimeout);

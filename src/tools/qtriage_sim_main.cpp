@@ -68,7 +68,7 @@ double parse_probability(const std::string& name, const std::string& text) {
   return value;
 }
 
-// "server_error=0.05,reset=0.02,slow=0.01,truncate=0.02,accepted=0.1"
+// "server_error=0.05,reset=0.02,slow=0.01,truncate=0.02,accepted=0.1,lost_answer=0.1"
 void parse_faults(const std::string& text, FaultOptions& faults) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
@@ -90,9 +90,11 @@ void parse_faults(const std::string& text, FaultOptions& faults) {
       faults.truncate = p;
     } else if (name == "accepted") {
       faults.accepted = p;
+    } else if (name == "lost_answer") {
+      faults.lost_answer = p;
     } else {
       throw std::invalid_argument("--faults: unknown fault '" + name +
-                                  "' (server_error, reset, slow, truncate, accepted)");
+                                  "' (server_error, reset, slow, truncate, accepted, lost_answer)");
     }
     pos = end + 1;
   }
@@ -144,7 +146,8 @@ int main(int argc, char** argv) {
   app.add_option("--seed", options.seed, "seed of the generated mailbox")->capture_default_str();
   app.add_option("--faults", faults,
                  "fault probabilities, e.g. server_error=0.05,reset=0.02,slow=0.01,truncate=0.02,"
-                 "accepted=0.1");
+                 "accepted=0.1,lost_answer=0.1. lost_answer (moves, releases, reclassifies "
+                 "only) applies the request, then closes without answering");
   app.add_option("--fault-seed", fault_seed, "seed of the fault draws")->capture_default_str();
   app.add_option("--slow-delay-ms", slow_delay_ms, "delay of a slow answer")
       ->capture_default_str()

@@ -364,6 +364,37 @@ TEST(ClientAgainstSim, EveryFaultKindIsRiddenOutOnEveryCall) {
   EXPECT_FALSE(harness.retried_endpoints.empty());
 }
 
+TEST(ClientAgainstSim, ARetryAfterALostAnswerMeetsWorkAlreadyDone) {
+  auto options = sim_options(300, 9);
+  options.faults.lost_answer = 0.5;
+  options.faults.seed = 31;
+  sim::SimServer server(options);
+  server.start();
+  Harness harness(server);
+  const auto quarantined = pick(server, 10, [](const json::object& m) {
+    return m.at("is_quarantined").as_bool();
+  });
+  for (const auto& id : quarantined) {
+    const std::vector<std::string> one{id};
+    auto released = harness.run(harness.client->release(one));
+    ASSERT_TRUE(released) << released.error().to_string();
+    ASSERT_EQ(released->size(), 1u);
+    // Released by this answer, or by an earlier attempt whose answer was lost.
+    const auto& outcome = released->front();
+    EXPECT_TRUE(outcome.failed.empty()) << id;
+    EXPECT_FALSE(outcome.delivered.empty() && outcome.undelivered.empty()) << id;
+  }
+  const auto mailbox = server.mailbox();
+  for (const auto& id : quarantined) {
+    const auto* message = find_message(mailbox, id);
+    ASSERT_NE(message, nullptr);
+    EXPECT_FALSE(message->at("is_quarantined").as_bool()) << id;
+  }
+  std::size_t lost = 0;
+  for (const auto& call : server.calls()) lost += call.fault == "lost_answer" ? 1 : 0;
+  EXPECT_GT(lost, 0u);
+}
+
 TEST(ClientAgainstSim, StaysUnderTheSimsRateLimit) {
   auto options = sim_options(100);
   options.rate_limit.enabled = true;

@@ -5,7 +5,7 @@
 // so tests can inspect while the server thread answers.
 //
 // A request is served in two steps so that the server can wait (slow fault)
-// or cut the connection (reset) between them without holding the lock:
+// or cut the connection (reset, lost_answer) around them without holding the lock:
 // begin() decides what happens, finish() computes the answer.
 
 #include <boost/beast/http/message.hpp>
@@ -38,6 +38,7 @@ enum class PlanStep : std::uint8_t {
   compute,              // call finish() and write its answer
   compute_after_delay,  // wait `delay`, then as compute
   compute_truncated,    // call finish() (it changes nothing), write half of its body, close
+  compute_then_close,   // lost_answer: call finish() (it applies), close without answering
 };
 
 // Where a request goes, from its method and path alone.

@@ -1,11 +1,15 @@
 #pragma once
-// Cloudflare's rate limit as the sim applies it: a fixed window of `requests`
-// per `window` for each credential. The request that goes over is answered
-// 429 and blocks that credential for `block`: every request until then is 429
-// too. Time is passed in, so the arithmetic is tested without sleeping.
+// Cloudflare's rate limit as the sim applies it: a sliding window, at most
+// `requests` admitted requests of a credential in any `window` (stricter than
+// a fixed window, which lets twice the quota through around its edge). The
+// request that goes over is answered 429 and blocks that credential for
+// `block`: every request until then is 429 too. Refused requests do not count
+// toward the window. Time is passed in, so the arithmetic is tested without
+// sleeping.
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -22,7 +26,7 @@ struct RateLimitOptions {
 struct RateDecision {
   bool allowed = true;
   std::int64_t remaining = 0;      // the Ratelimit header's r
-  std::int64_t reset_seconds = 0;  // its t: until the window resets, or the block ends
+  std::int64_t reset_seconds = 0;  // its t: until the oldest admitted leaves, or the block ends
   std::int64_t retry_after = 0;    // when refused: the Retry-After header
   bool went_over = false;          // this request started the block
 };
@@ -44,8 +48,7 @@ class SimRateLimiter {
 
  private:
   struct CredentialState {
-    Time window_start{};
-    std::int64_t used = 0;
+    std::deque<Time> admitted;  // admitted within the last window, oldest first
     std::optional<Time> blocked_until;
   };
 

@@ -9,10 +9,11 @@
 namespace qtriage::sim {
 namespace {
 
-std::vector<FaultDraw> sequence(const FaultOptions& o, int n, bool search = true) {
+std::vector<FaultDraw> sequence(const FaultOptions& o, int n,
+                                FaultScope scope = FaultScope::search) {
   FaultInjector injector(o);
   std::vector<FaultDraw> out;
-  for (int i = 0; i < n; ++i) out.push_back(injector.draw(search));
+  for (int i = 0; i < n; ++i) out.push_back(injector.draw(scope));
   return out;
 }
 
@@ -43,7 +44,7 @@ TEST(Faults, TheSameSeedReplaysTheSameSequence) {
 TEST(Faults, RatesAreRoughlyRespected) {
   const int n = 200'000;
   FaultInjector injector(mixed(11));
-  for (int i = 0; i < n; ++i) injector.draw(true);
+  for (int i = 0; i < n; ++i) injector.draw(FaultScope::search);
   const auto share = [&](FaultKind k) { return static_cast<double>(injector.count(k)) / n; };
   EXPECT_NEAR(share(FaultKind::server_error), 0.05, 0.005);
   EXPECT_NEAR(share(FaultKind::reset), 0.02, 0.003);
@@ -72,8 +73,8 @@ TEST(Faults, AcceptedStrikesOnlySearchesWithoutShiftingTheSequence) {
   FaultOptions o;
   o.accepted = 0.5;
   o.reset = 0.2;
-  const auto searches = sequence(o, 1000, true);
-  const auto others = sequence(o, 1000, false);
+  const auto searches = sequence(o, 1000, FaultScope::search);
+  const auto others = sequence(o, 1000, FaultScope::other);
   int accepted = 0;
   for (std::size_t i = 0; i < searches.size(); ++i) {
     EXPECT_NE(others[i].kind, FaultKind::accepted);
@@ -85,6 +86,45 @@ TEST(Faults, AcceptedStrikesOnlySearchesWithoutShiftingTheSequence) {
     }
   }
   EXPECT_GT(accepted, 400);
+}
+
+TEST(Faults, LostAnswerStrikesOnlyMutationsWithoutShiftingTheSequence) {
+  FaultOptions o;
+  o.lost_answer = 0.5;
+  o.reset = 0.2;
+  o.accepted = 0.1;
+  const auto mutations = sequence(o, 1000, FaultScope::mutation);
+  int lost = 0;
+  for (const auto scope : {FaultScope::search, FaultScope::other}) {
+    const auto others = sequence(o, 1000, scope);
+    for (std::size_t i = 0; i < mutations.size(); ++i) {
+      EXPECT_NE(others[i].kind, FaultKind::lost_answer);
+      if (mutations[i].kind == FaultKind::lost_answer) {
+        EXPECT_EQ(others[i].kind, FaultKind::none);
+      } else if (others[i].kind != FaultKind::accepted) {
+        EXPECT_EQ(others[i].kind, mutations[i].kind);
+      }
+    }
+  }
+  for (const FaultDraw& d : mutations) {
+    EXPECT_NE(d.kind, FaultKind::accepted);
+    lost += d.kind == FaultKind::lost_answer;
+  }
+  EXPECT_GT(lost, 400);
+  EXPECT_EQ(fault_name(FaultKind::lost_answer), "lost_answer");
+}
+
+TEST(Faults, AddingLostAnswerKeepsTheOtherKindsDraws) {
+  FaultOptions with = mixed(3);
+  with.lost_answer = 0.1;
+  const auto before = sequence(mixed(3), 2000, FaultScope::mutation);
+  const auto after = sequence(with, 2000, FaultScope::mutation);
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (before[i].kind != FaultKind::none) {
+      EXPECT_EQ(after[i].kind, before[i].kind);
+      EXPECT_EQ(after[i].status, before[i].status);
+    }
+  }
 }
 
 TEST(Faults, NoOptionsNoFaults) {
@@ -100,6 +140,10 @@ TEST(Faults, RefusesImpossibleProbabilities) {
   EXPECT_THROW(FaultInjector{o}, std::invalid_argument);
   o = FaultOptions{};
   o.slow = -0.1;
+  EXPECT_THROW(FaultInjector{o}, std::invalid_argument);
+  o = FaultOptions{};
+  o.lost_answer = 0.6;
+  o.reset = 0.6;
   EXPECT_THROW(FaultInjector{o}, std::invalid_argument);
 }
 

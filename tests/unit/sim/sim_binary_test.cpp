@@ -168,7 +168,7 @@ TEST(SimBinary, TakesEveryOptionAndExitsZeroOnSigint) {
                   "--seed",
                   "4",
                   "--faults",
-                  "server_error=0.05,reset=0.02,slow=0.01,truncate=0.02,accepted=0.1",
+                  "server_error=.05,reset=.02,slow=.01,truncate=.02,accepted=.1,lost_answer=.1",
                   "--fault-seed",
                   "9",
                   "--slow-delay-ms",

@@ -538,6 +538,105 @@ TEST(SimServer, AResetClosesTheConnectionAndChangesNothing) {
   EXPECT_EQ(calls[0].ids, std::vector<std::string>{id_of(delivered)});
 }
 
+TEST(SimServer, ALostAnswerAppliesTheReleaseThenClosesWithoutAnswering) {
+  SimOptions o = small_box();
+  o.faults.lost_answer = 1;
+  Sim sim(o);
+  const auto held =
+      sim.find([](const json::object& m) { return m.at("is_quarantined").as_bool(); });
+  const std::string body = json::serialize(json::array{json::value(id_of(held))});
+  Client client(sim.port);
+  EXPECT_FALSE(client.send(http::verb::post, sim.investigate("/release"), body).has_value())
+      << "no answer";
+  const auto released = sim.message(id_of(held));
+  EXPECT_FALSE(released.at("is_quarantined").as_bool()) << "but the release took effect";
+  EXPECT_TRUE(has_operation(released, "QUARANTINE_RELEASE"));
+  auto calls = sim.server.calls();
+  ASSERT_EQ(calls.size(), 1U);
+  EXPECT_EQ(calls[0].fault, "lost_answer");
+  EXPECT_EQ(calls[0].status, 0);
+  EXPECT_EQ(calls[0].endpoint, "release");
+
+  // A retry, its answer lost as well, releases nothing more.
+  Client retry(sim.port);
+  EXPECT_FALSE(retry.send(http::verb::post, sim.investigate("/release"), body).has_value());
+  const auto counters = sim.server.counters();
+  EXPECT_EQ(counters.at("faults").at("lost_answer").to_number<int>(), 2);
+  EXPECT_EQ(counters.at("applied").at("releases").to_number<int>(), 1);
+}
+
+TEST(SimServer, ARetriedReleaseAfterALostAnswerReportsUndelivered) {
+  SimOptions o = small_box();
+  o.faults.lost_answer = 0.5;
+  o.faults.seed = 77;
+  // Every API request draws, whatever it is: a twin injector tells how many
+  // to spend on searches so that the release loses its answer and the retry
+  // gets one.
+  FaultInjector twin(o.faults);
+  std::vector<FaultKind> draws;
+  for (int i = 0; i < 200; ++i) draws.push_back(twin.draw(FaultScope::mutation).kind);
+  std::size_t spent = 0;
+  while (spent + 1 < draws.size() &&
+         !(draws[spent] == FaultKind::lost_answer && draws[spent + 1] == FaultKind::none)) {
+    ++spent;
+  }
+  ASSERT_LT(spent + 1, draws.size());
+
+  Sim sim(o);
+  const auto held =
+      sim.find([](const json::object& m) { return m.at("is_quarantined").as_bool(); });
+  const std::string body = json::serialize(json::array{json::value(id_of(held))});
+  Client searches(sim.port);
+  for (std::size_t i = 0; i < spent; ++i) ASSERT_EQ(searches.get(sim.investigate()).status, 200U);
+  Client lost(sim.port);
+  EXPECT_FALSE(lost.send(http::verb::post, sim.investigate("/release"), body).has_value());
+  EXPECT_FALSE(sim.message(id_of(held)).at("is_quarantined").as_bool());
+  Client retry(sim.port);
+  const auto reply = retry.send(http::verb::post, sim.investigate("/release"), body);
+  ASSERT_TRUE(reply.has_value());
+  ASSERT_EQ(reply->status, 200U) << reply->message.body();
+  const auto& result = reply->body.at("result").at(0);
+  EXPECT_EQ(result.at("undelivered"), held.at("client_recipients"));
+  EXPECT_EQ(result.at("delivered").as_array().size(), 0U);
+  const auto calls = sim.server.calls();
+  ASSERT_EQ(calls.size(), spent + 2);
+  EXPECT_EQ(calls[spent].fault, "lost_answer");
+  EXPECT_EQ(calls[spent + 1].fault, "");
+  EXPECT_EQ(sim.server.counters().at("applied").at("releases").to_number<int>(), 1);
+}
+
+TEST(SimServer, ALostAnswerAppliesAMoveAndTheRetryFindsItMoved) {
+  SimOptions o = small_box();
+  o.faults.lost_answer = 1;
+  Sim sim(o);
+  const auto delivered = sim.find([](const json::object& m) {
+    return !m.at("is_quarantined").as_bool() && !has_operation(m, "MOVE");
+  });
+  const std::string body = json::serialize(json::object{
+      {"destination", "JunkEmail"}, {"ids", json::array{json::value(id_of(delivered))}}});
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Client client(sim.port);
+    EXPECT_FALSE(client.send(http::verb::post, sim.investigate("/move"), body).has_value());
+  }
+  const auto moved = sim.message(id_of(delivered));
+  EXPECT_EQ(moved.at("moved_to").as_string(), "JunkEmail");
+  const auto& ops = moved.at("post_delivery_operations").as_array();
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), json::value("MOVE")), 1) << "moved once";
+}
+
+TEST(SimServer, ALostAnswerNeverStrikesSearchGetOrDetections) {
+  SimOptions o = small_box();
+  o.faults.lost_answer = 1;
+  Sim sim(o);
+  Client client(sim.port);
+  const std::string id = id_of(sim.find([](const json::object&) { return true; }));
+  EXPECT_EQ(client.get(sim.investigate()).status, 200U);
+  EXPECT_EQ(client.get(sim.investigate("/" + id)).status, 200U);
+  EXPECT_EQ(client.get(sim.investigate("/" + id + "/detections")).status, 200U);
+  for (const auto& call : sim.server.calls()) EXPECT_EQ(call.fault, "") << call.endpoint;
+  EXPECT_EQ(sim.server.counters().at("faults").at("lost_answer").to_number<int>(), 0);
+}
+
 TEST(SimServer, AServerErrorAnswersTheEnvelopeAndChangesNothing) {
   SimOptions o = small_box();
   o.faults.server_error = 1;
