@@ -50,23 +50,12 @@ void BM_FullSearchFromSim(benchmark::State& state) {
   for (auto _ : state) {
     std::size_t seen = 0;
     std::string failure;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          SearchStream stream = client.search(query);
-          for (;;) {
-            auto page = co_await stream.next();
-            if (!page) {
-              failure = page.error().to_string();
-              co_return;
-            }
-            if (!*page) co_return;
-            seen += (*page)->messages.size();
-          }
-        },
-        [](std::exception_ptr e) {
-          if (e) std::rethrow_exception(e);
-        });
+    asio::co_spawn(io, summarise_search(client, query),
+                   [&](std::exception_ptr e, Result<SearchSummary> outcome) {
+                     if (e) std::rethrow_exception(e);
+                     if (!outcome) failure = outcome.error().to_string();
+                     if (outcome) seen = outcome->messages;
+                   });
     io.restart();
     io.run();
     if (!failure.empty() || seen != messages) {

@@ -23,4 +23,18 @@ void SearchSummary::add(const SearchPage& page) {
   }
 }
 
+asio::awaitable<Result<SearchSummary>> summarise_search(
+    CloudflareClient& client, SearchQuery query,
+    std::function<void(const SearchPage&, const SearchSummary&)> on_page) {
+  SearchSummary summary;
+  SearchStream stream = client.search(std::move(query));
+  for (;;) {
+    auto page = co_await stream.next();
+    if (!page) co_return page.error();
+    if (!*page) co_return summary;
+    summary.add(**page);
+    if (on_page) on_page(**page, summary);
+  }
+}
+
 }  // namespace qtriage::api

@@ -99,32 +99,23 @@ int run(const SearchOptions& options) {
   query.per_page = options.per_page;
   if (!options.disposition.empty()) query.filters["final_disposition"] = options.disposition;
 
-  SearchSummary summary;
+  SearchSummary summary;  // so far: what is printed, also after a failure
   std::optional<ApiError> failure;
   const auto started = SteadyClock::now();
-  asio::co_spawn(
-      io,
-      [&]() -> asio::awaitable<void> {
-        SearchStream stream = client.search(query);
-        for (;;) {
-          auto page = co_await stream.next();
-          if (!page) {
-            failure = page.error();
-            co_return;
-          }
-          if (!*page) co_return;
-          summary.add(**page);
-          std::fprintf(stderr, "  page %zu: %zu messages (%zu so far, %zu polls of 202 answers)\n",
-                       summary.pages, (*page)->messages.size(), summary.messages, polls);
-          for (const auto& rejected : (*page)->rejected) {
-            std::fprintf(stderr, "qtriage search: message %zu of page %zu not decoded: %s\n",
-                         rejected.index, summary.pages, rejected.reason.c_str());
-          }
-        }
-      },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
+  const auto report_page = [&](const SearchPage& page, const SearchSummary& so_far) {
+    summary = so_far;
+    std::fprintf(stderr, "  page %zu: %zu messages (%zu so far, %zu polls of 202 answers)\n",
+                 so_far.pages, page.messages.size(), so_far.messages, polls);
+    for (const auto& rejected : page.rejected) {
+      std::fprintf(stderr, "qtriage search: message %zu of page %zu not decoded: %s\n",
+                   rejected.index, so_far.pages, rejected.reason.c_str());
+    }
+  };
+  asio::co_spawn(io, summarise_search(client, query, report_page),
+                 [&](std::exception_ptr e, Result<SearchSummary> outcome) {
+                   if (e) std::rethrow_exception(e);
+                   if (!outcome) failure = outcome.error();
+                 });
   io.run();
   const double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
 

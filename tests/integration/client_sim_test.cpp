@@ -61,16 +61,9 @@ struct Harness {
 
   // Reads every page of the window; fails the test on an error.
   SearchSummary search_all(SearchQuery query) {
-    return run_coroutine(io, [&]() -> asio::awaitable<SearchSummary> {
-      SearchSummary summary;
-      SearchStream stream = client->search(query);
-      for (;;) {
-        auto page = co_await stream.next();
-        if (!page) throw std::runtime_error(page.error().to_string());
-        if (!*page) co_return summary;
-        summary.add(**page);
-      }
-    }());
+    auto summary = run_coroutine(io, summarise_search(*client, std::move(query)));
+    if (!summary) throw std::runtime_error(summary.error().to_string());
+    return std::move(*summary);
   }
 
   template <class T>

@@ -77,39 +77,15 @@ TEST(PrismConformance, EveryCallAndAnswerIsValidAgainstCloudflaresSchema) {
   query.end = kSimNow + 1h;
   query.per_page = 1000;
   query.filters["final_disposition"] = "MALICIOUS";
-  SearchSummary summary;
-  std::optional<ApiError> failure;
-  run([&]() -> asio::awaitable<int> {
-    SearchStream stream = client.search(query);
-    for (;;) {
-      auto page = co_await stream.next();
-      if (!page) {
-        failure = page.error();
-        co_return 0;
-      }
-      if (!*page) co_return 0;
-      summary.add(**page);
-    }
-  }());
-  ASSERT_FALSE(failure) << failure->to_string() << "\n" << prism.output();
-  EXPECT_GT(summary.messages, 0u);
+  auto malicious = run(summarise_search(client, query));
+  ASSERT_TRUE(malicious) << malicious.error().to_string() << "\n" << prism.output();
+  EXPECT_GT(malicious->messages, 0u);
+
   query.filters.clear();
   query.per_page = 700;
-  summary = {};
-  run([&]() -> asio::awaitable<int> {
-    SearchStream stream = client.search(query);
-    for (;;) {
-      auto page = co_await stream.next();
-      if (!page) {
-        failure = page.error();
-        co_return 0;
-      }
-      if (!*page) co_return 0;
-      summary.add(**page);
-    }
-  }());
-  ASSERT_FALSE(failure) << failure->to_string();
-  EXPECT_GE(summary.pages, 3u);
+  auto everything = run(summarise_search(client, query));
+  ASSERT_TRUE(everything) << everything.error().to_string() << "\n" << prism.output();
+  EXPECT_GE(everything->pages, 3u);
 
   const std::string delivered = first_id(server, [](const json::object& m) {
     return !m.at("is_quarantined").as_bool();

@@ -2,9 +2,13 @@
 // Counts over the pages of a search: what `qtriage search` prints, and what
 // tests compare with the mailbox they searched.
 
+#include "qtriage/api/cloudflare_client.hpp"
 #include "qtriage/api/models.hpp"
 
+#include <boost/asio/awaitable.hpp>
+
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -23,5 +27,11 @@ struct SearchSummary {
 
   void add(const SearchPage& page);
 };
+
+// Reads every page of a search and sums them up; `on_page` (optional) hears
+// each page as it arrives. The first error ends it.
+asio::awaitable<Result<SearchSummary>> summarise_search(
+    CloudflareClient& client, SearchQuery query,
+    std::function<void(const SearchPage&, const SearchSummary&)> on_page = {});
 
 }  // namespace qtriage::api
