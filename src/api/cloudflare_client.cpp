@@ -157,7 +157,8 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call&
   co_return response;
 }
 
-asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(const Call& call) {
+asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(
+    const Call& call, std::optional<SteadyTime> deadline) {
   RetryObserver observer;
   if (hooks_.on_retry) {
     observer = [this, &call](const RetryEvent& event) { hooks_.on_retry(call.endpoint, event); };
@@ -169,7 +170,7 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform(const Call& call
   // value like any other, not an exception for every caller to catch.
   try {
     co_return co_await with_retries<HttpResponse>(clock_, retry_policy_, backoff_, attempt,
-                                                  observer);
+                                                  observer, deadline);
   } catch (const boost::system::system_error& e) {
     if (e.code() != asio::error::operation_aborted) throw;
   }
@@ -225,7 +226,7 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::await_search_ready(
     }
     if (cancelled) co_return cancelled_error("search_poll");
     const Call call{"search_poll", Priority::search, http::verb::get, *target, {}};
-    auto answer = co_await perform(call);
+    auto answer = co_await perform(call, deadline);  // its retries end at the deadline too
     if (!answer || answer->status != 202) co_return answer;
     if (!answer->location.empty()) {
       target = poll_target(answer->location);

@@ -121,7 +121,8 @@ class CloudflareClient {
     std::string body;
   };
   // One request with rate limiting and retries; the envelope checked.
-  asio::awaitable<Result<HttpResponse>> perform(const Call& call);
+  asio::awaitable<Result<HttpResponse>> perform(const Call& call,
+                                                std::optional<SteadyTime> deadline = {});
   asio::awaitable<Result<HttpResponse>> perform_once(const Call& call);
   asio::awaitable<Result<SearchPage>> search_page(const SearchQuery& query,
                                                   const std::optional<std::string>& cursor);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 
 namespace qtriage::api {
@@ -59,14 +60,16 @@ struct RetryEvent {
 };
 using RetryObserver = std::function<void(const RetryEvent&)>;
 
-// Runs `attempt` until it succeeds, the policy says stop, or it is cancelled.
-// The error returned says why retrying stopped: its detail gains
-// "; not retried" or "; gave up after N attempts".
+// Runs `attempt` until it succeeds, the policy says stop, the next wait
+// would pass `deadline`, or it is cancelled. The error returned says why
+// retrying stopped: its detail gains "; not retried", "; gave up after N
+// attempts" or "; deadline reached after N attempts".
 template <class T>
 asio::awaitable<Result<T>> with_retries(Clock& clock, const RetryPolicy& policy,
                                         BackoffPolicy& backoff,
                                         const std::function<asio::awaitable<Result<T>>()>& attempt,
-                                        const RetryObserver& observer = {}) {
+                                        const RetryObserver& observer = {},
+                                        std::optional<SteadyTime> deadline = std::nullopt) {
   for (int n = 1;; ++n) {
     Result<T> outcome = co_await attempt();
     if (outcome) co_return outcome;
@@ -78,6 +81,10 @@ asio::awaitable<Result<T>> with_retries(Clock& clock, const RetryPolicy& policy,
       co_return error;
     }
     const Duration wait = backoff.delay(n, error);
+    if (deadline && clock.now() + wait > *deadline) {
+      error.detail += "; deadline reached after " + std::to_string(n) + " attempts";
+      co_return error;
+    }
     if (observer) observer(RetryEvent{n, error, wait});
     co_await clock.sleep_for(wait);
   }

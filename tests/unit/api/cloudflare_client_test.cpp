@@ -186,6 +186,21 @@ TEST(Search, GivesUpPollingAtTheDeadline) {
   EXPECT_EQ(api.clock.sleeps(), (std::vector<Duration>{1s, 2s, 4s, 4s, 4s, 4s}));
 }
 
+TEST(Search, RetriesOfAPollStopAtThePollingDeadline) {
+  ScriptedApi api(/*attempts_in_all=*/50);
+  api.answer(202, envelope("[]", R"({"count":0,"per_page":2,"total_count":0})"), kBase + "?poll=1");
+  for (int i = 0; i < 60; ++i) api.answer(503, "{}");
+  auto page = api.run([&]() -> asio::awaitable<Result<std::optional<SearchPage>>> {
+    SearchStream stream = api.client.search(day_query());
+    co_return co_await stream.next();
+  }());
+  ASSERT_FALSE(page);
+  EXPECT_EQ(page.error().http_status, 503);
+  EXPECT_NE(page.error().detail.find("deadline reached"), std::string::npos)
+      << page.error().to_string();
+  EXPECT_LE(api.clock.now() - SteadyTime{}, 20s);  // search_ready_deadline
+}
+
 TEST(Search, RefusesALocationOnAnotherHost) {
   ScriptedApi api;
   api.answer(202, envelope("[]", R"({"count":0,"per_page":2,"total_count":0})"),
