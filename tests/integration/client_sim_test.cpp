@@ -132,6 +132,12 @@ bool has_operation(const json::object& message, std::string_view operation) {
                      [&](const json::value& v) { return v.as_string() == operation; });
 }
 
+// Mailbox predicates for pick().
+bool delivered_not_moved(const json::object& m) {
+  return !m.at("is_quarantined").as_bool() && !has_operation(m, "MOVE");
+}
+bool held_in_quarantine(const json::object& m) { return m.at("is_quarantined").as_bool(); }
+
 TEST(ClientAgainstSim, SearchReadsEveryMessageOfTheWindowOnce) {
   sim::SimServer server(sim_options(5000));
   server.start();
@@ -212,9 +218,7 @@ TEST(ClientAgainstSim, BulkMoveMovesByIdsAndTheSimSeesIt) {
   sim::SimServer server(sim_options(300));
   server.start();
   Harness harness(server);
-  const auto ids = pick(server, 3, [](const json::object& m) {
-    return !m.at("is_quarantined").as_bool() && !has_operation(m, "MOVE");
-  });
+  const auto ids = pick(server, 3, delivered_not_moved);
   ASSERT_EQ(ids.size(), 3u);
   auto outcomes = harness.run(harness.client->move(ids, MailboxDestination::junk_email));
   ASSERT_TRUE(outcomes) << outcomes.error().to_string();
@@ -239,9 +243,7 @@ TEST(ClientAgainstSim, SingleMoveMovesOneMessage) {
   sim::SimServer server(sim_options(100));
   server.start();
   Harness harness(server);
-  const auto ids = pick(server, 1, [](const json::object& m) {
-    return !m.at("is_quarantined").as_bool() && !has_operation(m, "MOVE");
-  });
+  const auto ids = pick(server, 1, delivered_not_moved);
   ASSERT_EQ(ids.size(), 1u);
   auto outcomes =
       harness.run(harness.client->move_one(ids[0], MailboxDestination::recoverable_items_purges));
@@ -256,9 +258,7 @@ TEST(ClientAgainstSim, ReleaseDeliversQuarantinedMessages) {
   sim::SimServer server(sim_options(300));
   server.start();
   Harness harness(server);
-  const auto ids = pick(server, 4, [](const json::object& m) {
-    return m.at("is_quarantined").as_bool();
-  });
+  const auto ids = pick(server, 4, held_in_quarantine);
   ASSERT_EQ(ids.size(), 4u);
   auto outcomes = harness.run(harness.client->release(ids));
   ASSERT_TRUE(outcomes) << outcomes.error().to_string();
@@ -326,12 +326,8 @@ TEST(ClientAgainstSim, EveryFaultKindIsRiddenOutOnEveryCall) {
   http_options.timeout = 200ms;  // a slow answer is a timeout, then a retry
   Harness harness(server, {}, http_options, 20);
 
-  const auto delivered = pick(server, 20, [](const json::object& m) {
-    return !m.at("is_quarantined").as_bool() && !has_operation(m, "MOVE");
-  });
-  const auto quarantined = pick(server, 20, [](const json::object& m) {
-    return m.at("is_quarantined").as_bool();
-  });
+  const auto delivered = pick(server, 20, delivered_not_moved);
+  const auto quarantined = pick(server, 20, held_in_quarantine);
   for (std::size_t i = 0; i < 10; ++i) {
     auto message = harness.run(harness.client->get_message(delivered[i]));
     ASSERT_TRUE(message) << message.error().to_string();
@@ -364,9 +360,7 @@ TEST(ClientAgainstSim, ARetryAfterALostAnswerMeetsWorkAlreadyDone) {
   sim::SimServer server(options);
   server.start();
   Harness harness(server);
-  const auto quarantined = pick(server, 10, [](const json::object& m) {
-    return m.at("is_quarantined").as_bool();
-  });
+  const auto quarantined = pick(server, 10, held_in_quarantine);
   for (const auto& id : quarantined) {
     const std::vector<std::string> one{id};
     auto released = harness.run(harness.client->release(one));
