@@ -9,6 +9,10 @@ packages=(
   libssl-dev libspdlog-dev libyaml-cpp-dev prometheus-cpp-dev
   libsqlite3-dev libre2-dev libcli11-dev libsystemd-dev
   googletest libgmock-dev libbenchmark-dev
+  # clang and its runtimes (libFuzzer, ASan, UBSan) for the fuzz targets (fuzz/)
+  clang libclang-rt-14-dev
+  # python3 with yaml and jsonschema for the rule file schema test (tests/schema/)
+  python3-yaml python3-jsonschema
 )
 # The conformance test runs Stoplight Prism, which needs node and npm.
 if [[ ${QTRIAGE_WITH_NODE:-1} == 1 ]]; then

@@ -1136,6 +1136,10 @@ void decode_page_element(const TokenList& element, std::size_t index, SearchPage
 
 }  // namespace
 
+std::optional<Timestamp> parse_timestamp(std::string_view text) {
+  return parse_rfc3339(text, MissingOffset::reject);
+}
+
 Result<Message> decode_message(const json::value& result) {
   return decode_at<Message>("result", result);
 }

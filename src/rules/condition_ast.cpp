@@ -44,10 +44,12 @@ std::string quoted(const std::string& value) {
   return out + "\"";
 }
 
-// Shortest text that reads back as the same double: 2, 0.8, 1.5.
+// Shortest text that reads back as the same double: 2, 0.8, 1.5. Never in
+// scientific notation (100000, not 1e+05), which conditions cannot hold.
 std::string number_text(double value) {
-  std::array<char, 64> buffer{};
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+  std::array<char, 400> buffer{};  // the longest fixed double is about 330 characters
+  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                    std::chars_format::fixed);
   return std::string(buffer.data(), result.ptr);
 }
 

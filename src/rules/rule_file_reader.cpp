@@ -1,6 +1,7 @@
 #include "qtriage/rules/rule_file_reader.hpp"
 
 #include "qtriage/rules/source_snippet.hpp"
+#include "qtriage/rules/suggestion.hpp"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
@@ -33,33 +34,9 @@ std::string format_error(const RuleFileError& error, std::string_view file_text)
 
 namespace {
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> previous(b.size() + 1);
-  std::vector<std::size_t> current(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
-// " (did you mean 'x'?)" for the closest candidate within two edits, else "".
+// " (did you mean 'x'?)" for the closest known word, else "".
 std::string suggestion(std::string_view written, std::initializer_list<std::string_view> known) {
-  std::optional<std::string_view> best;
-  std::size_t best_distance = 3;
-  for (const auto candidate : known) {
-    const auto distance = edit_distance(written, candidate);
-    if (distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  return best ? " (did you mean '" + std::string(*best) + "'?)" : std::string{};
+  return did_you_mean(written, std::vector<std::string_view>(known));
 }
 
 std::string describe(const YAML::Node& node) {
@@ -81,6 +58,45 @@ struct Entry {
   YAML::Node value;
 };
 
+// Where a second YAML document starts: a `---` line after content, or
+// content after a `...` line. Comments and blank lines are not content.
+std::optional<FilePosition> second_document_at(std::string_view text) {
+  bool content = false;
+  bool ended = false;
+  std::size_t line = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    ++line;
+    auto end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view current = text.substr(start, end - start);
+    if (!current.empty() && current.back() == '\r') current.remove_suffix(1);
+    start = end + 1;
+    auto marker = [&current](std::string_view word) {
+      return current.substr(0, 3) == word &&
+             (current.size() == 3 || current[3] == ' ' || current[3] == '\t');
+    };
+    const auto first = current.find_first_not_of(" \t");
+    const bool blank = first == std::string_view::npos || current[first] == '#';
+    if (marker("---")) {
+      if (content || ended) return FilePosition{line, 1};
+      content = current.find_first_not_of(" \t", 3) != std::string_view::npos &&
+                current[current.find_first_not_of(" \t", 3)] != '#';
+      continue;
+    }
+    if (marker("...")) {
+      ended = true;
+      continue;
+    }
+    if (!blank) {
+      if (ended) return FilePosition{line, first + 1};
+      content = true;
+    }
+    if (end == text.size()) break;
+  }
+  return std::nullopt;
+}
+
 class FileReader {
  public:
   FileReader(std::string_view file_name, std::string_view text)
@@ -88,12 +104,14 @@ class FileReader {
 
   RuleFile read() && {
     try {
-      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
-      if (documents.size() > 1) {
-        error(position_of(documents[1], {}), "",
-              "a rules file holds one YAML document; remove the '---' separator");
+      // Not YAML::LoadAll: yaml-cpp 0.7's LoadAll can loop for ever on input
+      // such as ", a" (jbeder/yaml-cpp#1040); Load reads only the first document.
+      if (const auto second = second_document_at(text_)) {
+        error(*second, "", "a rules file holds one YAML document; remove the '---' separator");
+        return std::move(result_);
       }
-      if (!documents.empty()) read_top_level(documents.front());
+      const YAML::Node document = YAML::Load(std::string(text_));
+      if (document) read_top_level(document);
     } catch (const YAML::DeepRecursion& exception) {
       // yaml-cpp's own guard (its message is only "bad file").
       error(position_of(exception.mark, {}), "",

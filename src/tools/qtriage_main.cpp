@@ -9,6 +9,9 @@ int main(int argc, char** argv) {
   CLI::App app{"qtriage: automatic triage of Cloudflare Email Security quarantine"};
   app.require_subcommand(1);
   auto run_search = qtriage::tools::add_search_command(app);
+  auto run_check = qtriage::tools::add_check_command(app);
+  auto run_test = qtriage::tools::add_test_command(app);
+  auto run_explain = qtriage::tools::add_explain_command(app);
 
   try {
     app.parse(argc, argv);
@@ -17,6 +20,9 @@ int main(int argc, char** argv) {
   }
   try {
     if (app.got_subcommand("search")) return run_search();
+    if (app.got_subcommand("check")) return run_check();
+    if (app.got_subcommand("test")) return run_test();
+    if (app.got_subcommand("explain")) return run_explain();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "qtriage: %s\n", e.what());
     return 2;

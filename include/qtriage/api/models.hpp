@@ -195,6 +195,10 @@ struct ReleaseOutcome {
   std::vector<std::string> delivered, failed, undelivered;  // null: empty
 };
 
+// An RFC 3339 date-time with an offset ("2024-01-05T10:00:00Z"), as the API
+// writes them; std::nullopt when it is not one.
+std::optional<Timestamp> parse_timestamp(std::string_view text);
+
 // ---- decoding ------------------------------------------------------------------------
 // Each decoder reads the `result` member of an envelope (see envelope.hpp). A
 // value of the wrong shape gives ErrorKind::decode with a located reason.

@@ -293,7 +293,7 @@ TEST(RuleFileReaderErrors, NegativeMaxPerCycleIsRefused) {
 
 TEST(RuleFileReaderErrors, SecondDocumentIsRefused) {
   EXPECT_EQ(errors_of("- list: l\n  items: [a]\n---\n- list: m\n  items: [b]\n"),
-            one("t.yaml:4:1: a rules file holds one YAML document; remove the '---' separator"));
+            one("t.yaml:3:1: a rules file holds one YAML document; remove the '---' separator"));
 }
 
 TEST(RuleFileReaderErrors, ReportsEveryErrorOfEveryItemInOrder) {
