@@ -58,6 +58,40 @@ struct Entry {
   YAML::Node value;
 };
 
+// Where the first byte that is not UTF-8 is (YAML files are UTF-8; yaml-cpp
+// would pass such bytes on silently into names and values).
+std::optional<FilePosition> invalid_utf8_at(std::string_view text) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    if (byte < 0x80) length = 1;
+    else if (byte >= 0xC2 && byte <= 0xDF) length = 2;
+    else if (byte >= 0xE0 && byte <= 0xEF) length = 3;
+    else if (byte >= 0xF0 && byte <= 0xF4) length = 4;
+    if (length == 0 || i + length > text.size()) return FilePosition{line, column};
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) {
+        return FilePosition{line, column};
+      }
+    }
+    // Overlong forms and surrogates.
+    const auto second = static_cast<unsigned char>(text[i + (length > 1 ? 1 : 0)]);
+    if ((byte == 0xE0 && second < 0xA0) || (byte == 0xED && second > 0x9F) ||
+        (byte == 0xF0 && second < 0x90) || (byte == 0xF4 && second > 0x8F)) {
+      return FilePosition{line, column};
+    }
+    if (byte == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      column += length;
+    }
+    i += length;
+  }
+  return std::nullopt;
+}
+
 // Where a second YAML document starts: a `---` line after content, or
 // content after a `...` line. Comments and blank lines are not content.
 std::optional<FilePosition> second_document_at(std::string_view text) {
@@ -106,6 +140,10 @@ class FileReader {
     try {
       // Not YAML::LoadAll: yaml-cpp 0.7's LoadAll can loop for ever on input
       // such as ", a" (jbeder/yaml-cpp#1040); Load reads only the first document.
+      if (const auto bad = invalid_utf8_at(text_)) {
+        error(*bad, "", "the file is not valid UTF-8 here; save it as UTF-8");
+        return std::move(result_);
+      }
       if (const auto second = second_document_at(text_)) {
         error(*second, "", "a rules file holds one YAML document; remove the '---' separator");
         return std::move(result_);
