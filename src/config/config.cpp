@@ -3,6 +3,7 @@
 #include "qtriage/config/duration.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -146,12 +147,7 @@ class Reader {
 
   ConfigResult read() && {
     try {
-      const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text_));
-      if (documents.size() > 1) {
-        error(separator_before(documents[1]), "",
-              "a config file holds one YAML document; remove this '---' and what follows");
-      }
-      read_root(documents.empty() ? YAML::Node() : documents.front());
+      read_documents();
     } catch (const YAML::DeepRecursion& exception) {
       error(position_of(exception.mark, {1, 1}), "",
             "invalid YAML: nested too deeply; a config needs only a few levels");
@@ -179,22 +175,51 @@ class Reader {
                        path.empty() ? message : path + ": " + message});
   }
 
-  // The '---' line that starts the document `node` is in (yaml-cpp marks the
-  // document at its first content, or at the end for an empty one).
-  Pos separator_before(const YAML::Node& node) const {
-    const YAML::Mark mark = node.Mark();
-    std::vector<std::size_t> line_starts{0};
-    for (std::size_t i = 0; i < text_.size(); ++i) {
-      if (text_[i] == '\n') line_starts.push_back(i + 1);
+  // YAML::LoadAll of yaml-cpp 0.7 loops for ever, allocating, on some
+  // invalid input (a stray ',' at the top: jbeder/yaml-cpp#1040, fixed in
+  // 0.8.0 by #1319). So the documents are counted with a bounded loop first,
+  // and only the first one is loaded.
+  void read_documents() {
+    DocumentCounter counter;
+    {
+      std::istringstream stream{std::string(text_)};
+      YAML::Parser parser(stream);
+      while (counter.starts.size() < 2 && parser.HandleNextDocument(counter)) {
+      }
     }
-    std::size_t line = mark.is_null() || mark.line < 0 ? line_starts.size() - 1
-                                                       : static_cast<std::size_t>(mark.line);
-    line = std::min(line, line_starts.size() - 1);
-    for (std::size_t i = line + 1; i-- > 0;) {
-      if (text_.substr(line_starts[i], 3) == "---") return {i + 1, 1};
+    if (counter.starts.size() > 1) {
+      const YAML::Mark& first = counter.starts[0];
+      const YAML::Mark& second = counter.starts[1];
+      const Pos at = position_of(second, {1, 1});
+      if (second.pos <= first.pos) {
+        // The parser did not move: a token it cannot place.
+        const auto offset = static_cast<std::size_t>(std::max(second.pos, 0));
+        const std::string token =
+            offset < text_.size() ? std::string(1, text_[offset]) : std::string("end of file");
+        error(at, "", "invalid YAML: unexpected '" + token + "'");
+        return;
+      }
+      error(at, "", "a config file holds one YAML document; remove this '---' and what follows");
     }
-    return position_of(mark, {1, 1});
+    read_root(YAML::Load(std::string(text_)));
   }
+
+  // Counts documents (their starts) without building nodes.
+  struct DocumentCounter : YAML::EventHandler {
+    std::vector<YAML::Mark> starts;
+    void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  };
 
   // ---- mappings -------------------------------------------------------------
 
@@ -311,8 +336,8 @@ class Reader {
     const char* first = text->data();
     const char* last = text->data() + text->size();
     const auto [end, status] = std::from_chars(first, last, value);
-    if (status == std::errc::result_out_of_range ||
-        (status == std::errc{} && end == last && (value < min || value > max))) {
+    if (end == last && (status == std::errc::result_out_of_range ||
+                        (status == std::errc{} && (value < min || value > max)))) {
       error(value_at(entry), entry.path, *text + " is out of range (" + range + ")");
       return std::nullopt;
     }
@@ -357,12 +382,13 @@ class Reader {
   // One of `allowed`; its index.
   std::optional<std::size_t> read_choice(const Entry& entry,
                                          std::initializer_list<std::string_view> allowed) {
+    // "'a', 'b' or 'c'"
     std::string expected;
-    std::size_t i = 0;
+    std::size_t index = 0;
     for (const auto choice : allowed) {
-      if (!expected.empty()) expected += ++i == allowed.size() ? " or " : ", ";
-      else ++i;
+      if (index > 0) expected += index + 1 == allowed.size() ? " or " : ", ";
       expected += "'" + std::string(choice) + "'";
+      ++index;
     }
     const auto text = read_text(entry, expected);
     if (!text) return std::nullopt;
@@ -536,6 +562,10 @@ class Reader {
     const auto fields = mapping(auth, " with token_env, token_file, or email_env and key_env",
                                 true);
     if (!fields) return;
+    const auto is_refused = [](const std::string& key) {
+      return key == "token" || key == "api_token" || key == "key" || key == "api_key" ||
+             key == "email";
+    };
     bool secret_given = false;
     for (const auto& entry : *fields) {
       if (entry.key == "token" || entry.key == "api_token" || entry.key == "key" ||
@@ -553,10 +583,7 @@ class Reader {
     }
     std::vector<const Entry*> known;
     for (const auto& entry : *fields) {
-      if (entry.key == "token" || entry.key == "api_token" || entry.key == "key" ||
-          entry.key == "api_key" || entry.key == "email") {
-        continue;
-      }
+      if (is_refused(entry.key)) continue;
       if (entry.key != "token_env" && entry.key != "token_file" && entry.key != "email_env" &&
           entry.key != "key_env") {
         error(entry.key_at, auth.path,

@@ -114,9 +114,10 @@ boost::system::result<Action, ActionError> parse_action(std::string_view text) {
   }
   if (verb == "release" || verb == "ignore") {
     if (words.size() > 1) {
-      return ActionError{words[1].offset,
-                         "'" + std::string(verb) + "' takes no argument, not '" +
-                             std::string(words[1].text) + "'"};
+      // Appended, not "'" + std::string: GCC 12 warns falsely (-Wrestrict) at -O3.
+      std::string message = "'";
+      message.append(verb).append("' takes no argument, not '").append(words[1].text).append("'");
+      return ActionError{words[1].offset, std::move(message)};
     }
     action.kind = verb == "release" ? ActionKind::release : ActionKind::ignore;
     return action;

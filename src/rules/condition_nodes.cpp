@@ -10,7 +10,9 @@ namespace qtriage::rules::nodes {
 
 namespace {
 
-unsigned char lower(unsigned char c) { return static_cast<unsigned char>(std::tolower(c)); }
+// ASCII only, inline: std::tolower is a call into the C locale, and addresses
+// and domains fold only ASCII letters.
+constexpr char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
@@ -21,11 +23,6 @@ bool equal(std::string_view a, std::string_view b, bool case_insensitive) {
   return case_insensitive ? equal_ignoring_case(a, b) : a == b;
 }
 
-std::string lower_case(std::string_view text) {
-  std::string result(text);
-  for (auto& c : result) c = static_cast<char>(lower(c));
-  return result;
-}
 
 template <class T>
 bool compare(T left, ComparisonOperator op, T right) {
@@ -48,8 +45,15 @@ auto read(Getter getter, EvaluationContext& context) {
   return value;
 }
 
+unsigned summed(const std::vector<NodePtr>& operands) {
+  unsigned total = 0;
+  for (const auto& operand : operands) total += operand->cost();
+  return total;
+}
+
 class AllOf final : public ConditionNode {
  public:
+  unsigned cost() const override { return summed(operands_); }
   explicit AllOf(std::vector<NodePtr> operands) : operands_(std::move(operands)) {}
   bool evaluate(EvaluationContext& context) const override {
     for (const auto& operand : operands_) {
@@ -64,6 +68,7 @@ class AllOf final : public ConditionNode {
 
 class AnyOf final : public ConditionNode {
  public:
+  unsigned cost() const override { return summed(operands_); }
   explicit AnyOf(std::vector<NodePtr> operands) : operands_(std::move(operands)) {}
   bool evaluate(EvaluationContext& context) const override {
     for (const auto& operand : operands_) {
@@ -78,6 +83,7 @@ class AnyOf final : public ConditionNode {
 
 class Negation final : public ConditionNode {
  public:
+  unsigned cost() const override { return operand_->cost(); }
   explicit Negation(NodePtr operand) : operand_(std::move(operand)) {}
   bool evaluate(EvaluationContext& context) const override {
     return !operand_->evaluate(context);
@@ -147,6 +153,7 @@ class NumberFields final : public ConditionNode {
 
 class NumberIn final : public ConditionNode {
  public:
+  unsigned cost() const override { return 2; }
   NumberIn(NumberGetter field, std::vector<double> values)
       : field_(field), values_(std::move(values)) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -161,6 +168,7 @@ class NumberIn final : public ConditionNode {
 
 class TextEquals final : public ConditionNode {
  public:
+  unsigned cost() const override { return 2; }
   TextEquals(TextGetter field, std::string value, bool case_insensitive, bool negate)
       : field_(field), value_(std::move(value)), case_insensitive_(case_insensitive),
         negate_(negate) {}
@@ -177,6 +185,7 @@ class TextEquals final : public ConditionNode {
 
 class TextFields final : public ConditionNode {
  public:
+  unsigned cost() const override { return 3; }
   TextFields(TextGetter left, TextGetter right, bool case_insensitive, bool negate)
       : left_(left), right_(right), case_insensitive_(case_insensitive), negate_(negate) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -192,11 +201,12 @@ class TextFields final : public ConditionNode {
 
 class TextIn final : public ConditionNode {
  public:
+  unsigned cost() const override { return 6; }
   TextIn(TextGetter field, std::shared_ptr<const TextSet> set)
       : field_(field), set_(std::move(set)) {}
   bool evaluate(EvaluationContext& context) const override {
     const auto value = read(field_, context);
-    return value && set_->contains(*value, context);
+    return value && set_->contains(*value);
   }
 
  private:
@@ -206,12 +216,14 @@ class TextIn final : public ConditionNode {
 
 class TextAffix final : public ConditionNode {
  public:
+  unsigned cost() const override { return 4; }
   TextAffix(TextGetter field, ComparisonOperator op, std::string value, bool case_insensitive)
       : field_(field), op_(op), value_(std::move(value)), case_insensitive_(case_insensitive) {}
   bool evaluate(EvaluationContext& context) const override {
     const auto value = read(field_, context);
     if (!value) return false;
     const std::string_view text = *value;
+    if (value_.empty()) return true;  // "" is a part of every text, "" included
     auto same = [this](char a, char b) {
       return case_insensitive_ ? lower(a) == lower(b) : a == b;
     };
@@ -237,6 +249,7 @@ class TextAffix final : public ConditionNode {
 
 class TextMatches final : public ConditionNode {
  public:
+  unsigned cost() const override { return 30; }
   TextMatches(TextGetter field, std::shared_ptr<const RE2> pattern)
       : field_(field), pattern_(std::move(pattern)) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -282,6 +295,7 @@ bool within(const Cidr& address, const Cidr& network) {
 
 class TextInCidr final : public ConditionNode {
  public:
+  unsigned cost() const override { return 10; }
   TextInCidr(TextGetter field, std::vector<Cidr> networks)
       : field_(field), networks_(std::move(networks)) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -328,6 +342,8 @@ class ElementScope {
 
 class Quantifier final : public ConditionNode {
  public:
+  // A few elements on average, each running the body.
+  unsigned cost() const override { return 4 + 3 * body_->cost(); }
   Quantifier(QuantifierKind kind, RangeGetter collection, NodePtr body)
       : kind_(kind), collection_(collection), body_(std::move(body)) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -353,6 +369,7 @@ class Quantifier final : public ConditionNode {
 
 class Count final : public ConditionNode {
  public:
+  unsigned cost() const override { return 4 + 3 * (body_ ? body_->cost() : 0); }
   Count(RangeGetter collection, NodePtr body, ComparisonOperator op, double threshold)
       : collection_(collection), body_(std::move(body)), op_(op), threshold_(threshold) {}
   bool evaluate(EvaluationContext& context) const override {
@@ -381,29 +398,6 @@ class Count final : public ConditionNode {
 };
 
 }  // namespace
-
-TextSet::TextSet(std::vector<std::string> items, bool case_insensitive)
-    : case_insensitive_(case_insensitive) {
-  for (auto& item : items) {
-    if (case_insensitive_) item = lower_case(item);
-  }
-  std::sort(items.begin(), items.end());
-  items.erase(std::unique(items.begin(), items.end()), items.end());
-  items_ = std::move(items);
-  // Scanning a few short strings beats hashing; past that, hash.
-  if (items_.size() > 8) hashed_.insert(items_.begin(), items_.end());
-}
-
-bool TextSet::contains(std::string_view value, EvaluationContext& context) const {
-  if (case_insensitive_) {
-    auto& buffer = context.lower_case_buffer;
-    buffer.assign(value);
-    for (auto& c : buffer) c = static_cast<char>(lower(c));
-    value = buffer;
-  }
-  if (!hashed_.empty()) return hashed_.find(value) != hashed_.end();
-  return std::find(items_.begin(), items_.end(), value) != items_.end();
-}
 
 std::optional<Cidr> parse_cidr(std::string_view text) {
   const auto slash = text.find('/');

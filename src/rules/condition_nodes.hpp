@@ -5,6 +5,7 @@
 // Internal to src/rules.
 
 #include "field_catalogue.hpp"
+#include "text_set.hpp"
 #include "qtriage/rules/condition_ast.hpp"
 
 #include <re2/re2.h>
@@ -12,7 +13,6 @@
 #include <array>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 namespace qtriage::rules {
@@ -21,6 +21,9 @@ class ConditionNode {
  public:
   virtual ~ConditionNode() = default;
   virtual bool evaluate(EvaluationContext& context) const = 0;
+  // A rough relative cost of evaluate(), so a rule can try its cheap
+  // clauses first: a flag read is 1, a regular expression 30.
+  virtual unsigned cost() const { return 1; }
 };
 
 using NodePtr = std::shared_ptr<const ConditionNode>;
@@ -31,26 +34,6 @@ using catalogue::BoolGetter;
 using catalogue::NumberGetter;
 using catalogue::RangeGetter;
 using catalogue::TextGetter;
-
-// A set of strings for `in` and `intersects`: a short list is scanned, a long
-// one hashed. Case-insensitive sets hold lower-case items.
-class TextSet {
- public:
-  TextSet(std::vector<std::string> items, bool case_insensitive);
-  bool contains(std::string_view value, EvaluationContext& context) const;
-  std::size_t size() const { return items_.size(); }
-
- private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const {
-      return std::hash<std::string_view>{}(text);
-    }
-  };
-  std::vector<std::string> items_;
-  std::unordered_set<std::string, Hash, std::equal_to<>> hashed_;
-  bool case_insensitive_ = false;
-};
 
 struct Cidr {
   bool v6 = false;

@@ -42,18 +42,43 @@ FilePosition locate_in_file(const ConditionText& condition, std::size_t offset,
   const std::string_view text = condition.text;
   offset = std::min(offset, text.size());
   std::size_t file = start;
+  // The scalar's quote, if any: its escapes are several characters in the
+  // file for one in the text.
+  const char quote = start > 0 && (file_text[start - 1] == '"' || file_text[start - 1] == '\'')
+                         ? file_text[start - 1]
+                         : '\0';
   for (std::size_t i = 0; i < offset; ++i) {
+    // `\` at the end of a line of a double-quoted scalar joins the lines.
+    while (quote == '"' && file + 1 < file_text.size() && file_text[file] == '\\' &&
+           (file_text[file + 1] == '\n' || file_text[file + 1] == '\r')) {
+      file += 2;
+      while (file < file_text.size() && is_blank(file_text[file])) ++file;
+    }
     if (file >= file_text.size()) return naive(condition, offset);
-    if (text[i] == file_text[file]) {
-      ++file;
+    if (quote == '"' && file_text[file] == '\\' && file + 1 < file_text.size()) {
+      const char kind = file_text[file + 1];
+      // \xXX, \uXXXX, \UXXXXXXXX may stand for several bytes of the text.
+      if (kind == 'x' || kind == 'u' || kind == 'U') return naive(condition, offset);
+      file += 2;  // \" \\ \n \t ...: one character of the text
       continue;
     }
+    if (quote == '\'' && text[i] == '\'' && file_text.substr(file, 2) == "''") {
+      file += 2;
+      continue;
+    }
+    // A blank takes the whole run of the file's blanks, also when they start
+    // with the same character: a folded blank line is one '\n' in the text
+    // for "\n\n" and the indentation in the file.
     if (is_blank(text[i]) && is_blank(file_text[file])) {
       while (file < file_text.size() && is_blank(file_text[file])) ++file;
       continue;
     }
+    if (text[i] == file_text[file]) {
+      ++file;
+      continue;
+    }
     if (is_blank(text[i])) continue;  // the file's blanks were consumed already
-    return naive(condition, offset);  // escapes in a quoted scalar: give up
+    return naive(condition, offset);  // not the text of this scalar: give up
   }
   // Blanks before the target in the file belong to the gap, not the target.
   if (offset < text.size() && !is_blank(text[offset])) {

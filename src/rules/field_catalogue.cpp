@@ -107,8 +107,10 @@ std::optional<std::string_view> host_of(std::string_view href) {
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           // ASCII folding, inline (std::tolower calls into the locale).
+           auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+           return lower(x) == lower(y);
          });
 }
 

@@ -3,6 +3,7 @@
 #include "condition_nodes.hpp"
 #include "condition_position.hpp"
 #include "field_catalogue.hpp"
+#include "rule_prefilter_analysis.hpp"
 #include "qtriage/rules/condition_parser.hpp"
 #include "qtriage/rules/suggestion.hpp"
 
@@ -79,14 +80,18 @@ bool balanced(std::string_view text) {
   return depth == 0;
 }
 
-// The text of a conjunct: from its start to the next conjunct, less the `and`.
-std::string clause_text(std::string_view text, std::size_t begin, std::size_t end) {
+// The text of a conjunct: from its start to the next conjunct, less the `and`
+// that joins it to the next (`last`: there is none, so a clause ending in the
+// letters "and", like `from_name = Rand`, keeps them).
+std::string clause_text(std::string_view text, std::size_t begin, std::size_t end, bool last) {
   std::string_view slice = text.substr(begin, end - begin);
   while (!slice.empty() && (slice.back() == ' ' || slice.back() == '\n' || slice.back() == '\t' ||
                             slice.back() == '\r')) {
     slice.remove_suffix(1);
   }
-  if (slice.size() >= 3 && slice.substr(slice.size() - 3) == "and") slice.remove_suffix(3);
+  if (!last && slice.size() >= 3 && slice.substr(slice.size() - 3) == "and") {
+    slice.remove_suffix(3);
+  }
   return collapse_blanks(slice);
 }
 
@@ -203,6 +208,7 @@ class RuleCompiler {
       auto parsed = parse(part.text);
       if (!parsed) continue;
       add_clauses(compiled, part, *parsed);
+      narrow_prefilter(*parsed, parsed_macro, listed_items, compiled.prefilter);
     }
     for (const auto& exception : rule.exceptions) {
       const auto& condition = exception.definition.condition;
@@ -231,11 +237,16 @@ class RuleCompiler {
       for (std::size_t i = 0; i < operands.size(); ++i) {
         const std::size_t begin = operands[i].at.offset;
         const std::size_t end = i + 1 < operands.size() ? operands[i + 1].at.offset : text.size();
-        std::string slice = clause_text(text, begin, end);
+        std::string slice = clause_text(text, begin, end, i + 1 == operands.size());
         if (!balanced(slice)) whole = false;
+        const bool rule_reads_detections = uses_detections_;
+        uses_detections_ = false;
         auto node = compile(operands[i]);
+        const bool reads_detections = uses_detections_;
+        uses_detections_ = rule_reads_detections || reads_detections;
         if (!node) continue;
-        clauses.push_back({std::move(slice), part.file, locate(operands[i].at), std::move(node)});
+        clauses.push_back({std::move(slice), part.file, locate(operands[i].at), std::move(node),
+                           reads_detections});
       }
       if (whole) {
         for (auto& clause : clauses) rule.clauses.push_back(std::move(clause));
@@ -243,16 +254,25 @@ class RuleCompiler {
       }
       // `(a and b)`: one clause, as written.
       std::vector<NodePtr> nodes;
-      for (auto& clause : clauses) nodes.push_back(std::move(clause.node));
+      bool reads_any = false;
+      for (auto& clause : clauses) {
+        nodes.push_back(std::move(clause.node));
+        reads_any = reads_any || clause.reads_detections;
+      }
       if (nodes.size() == operands.size()) {
         rule.clauses.push_back({collapse_blanks(text), part.file, locate(expr.at),
-                                nodes::all_of(std::move(nodes))});
+                                nodes::all_of(std::move(nodes)), reads_any});
       }
       return;
     }
+    const bool rule_reads_detections = uses_detections_;
+    uses_detections_ = false;
     auto node = compile(expr);
+    const bool reads_detections = uses_detections_;
+    uses_detections_ = rule_reads_detections || reads_detections;
     if (node) {
-      rule.clauses.push_back({collapse_blanks(text), part.file, locate(expr.at), std::move(node)});
+      rule.clauses.push_back({collapse_blanks(text), part.file, locate(expr.at), std::move(node),
+                              reads_detections});
     }
   }
 
@@ -269,6 +289,23 @@ class RuleCompiler {
     enum { compiling, done, failed } state = compiling;
     NodePtr node;
     bool uses_detections = false;
+    std::vector<Expr> parsed;  // its parts, for the prefilter
+  };
+
+  // For narrow_prefilter: macros that compiled, and lists.
+  const MacroParts parsed_macro = [this](std::string_view name) -> const std::vector<Expr>* {
+    const auto found = macro_states_.find(name);
+    if (found == macro_states_.end() || found->second.state != MacroState::done) return nullptr;
+    return &found->second.parsed;
+  };
+  const ListItems listed_items = [this](std::string_view name) -> const std::vector<std::string>* {
+    const auto found = list_values_.find(name);
+    if (found != list_values_.end()) return &found->second;
+    const auto* list = find_list(name);
+    if (!list) return nullptr;
+    auto& values = list_values_[std::string(name)];
+    for (const auto& item : list->items) values.push_back(item.value.value);
+    return &values;
   };
 
   // The compiled macro, compiled on first use (or at the end, if unused).
@@ -299,14 +336,17 @@ class RuleCompiler {
     const std::size_t errors_before = errors_.size();
 
     std::vector<NodePtr> parts;
+    std::vector<Expr> parsed_parts;
     for (const auto& part : macro.condition_parts) {
       site_ = {&part.file, &part.text, "In macro '" + name + "'"};
       auto parsed = parse(part.text);
       if (!parsed) continue;
       if (auto node = compile(*parsed)) parts.push_back(std::move(node));
+      parsed_parts.push_back(std::move(*parsed));
     }
 
     MacroState& state = macro_states_[name];
+    state.parsed = std::move(parsed_parts);
     state.uses_detections = uses_detections_;
     if (errors_.size() == errors_before && parts.size() == macro.condition_parts.size()) {
       state.state = MacroState::done;
@@ -546,12 +586,13 @@ class RuleCompiler {
     if (const auto* literal = std::get_if<BooleanLiteral>(&node.right.value)) {
       return nodes::boolean_is(left.get.boolean, literal->value, negate);
     }
-    if (auto right = right_field(node.right)) {
-      if (right->type.type == ValueType::boolean) {
-        return nodes::boolean_fields(left.get.boolean, right->get.boolean, negate);
-      }
+    const auto right = right_field(node.right);
+    if (right && right->type.type == ValueType::boolean) {
+      return nodes::boolean_fields(left.get.boolean, right->get.boolean, negate);
     }
-    if (!std::holds_alternative<Element>(node.right.value)) {
+    // `_` that did not resolve was reported already; any other right side
+    // (also a `_` that is not a boolean) is a type error here.
+    if (right || !std::holds_alternative<Element>(node.right.value)) {
       type_error(node, left, "true or false");
     }
     return nullptr;
@@ -775,6 +816,12 @@ class RuleCompiler {
     }
     if (const auto* name = std::get_if<Name>(&node.right.value)) {
       if (!find_list(name->text)) {
+        // A misspelt list name reads as a bad address: name the list too.
+        const std::string list = did_you_mean(name->text, list_names_);
+        if (!list.empty() && !nodes::parse_cidr(name->text)) {
+          error(node.right.at, bad(name->text) + ", nor a known list" + list);
+          return std::nullopt;
+        }
         if (!single(name->text, node.right.at)) return std::nullopt;
         return networks;
       }
@@ -928,6 +975,7 @@ class RuleCompiler {
   std::map<std::string, MacroState, std::less<>> macro_states_;
   std::vector<std::string> macro_stack_;
   std::set<std::string> warned_list_items_;
+  std::map<std::string, std::vector<std::string>, std::less<>> list_values_;
 };
 
 }  // namespace

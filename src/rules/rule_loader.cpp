@@ -80,8 +80,10 @@ LoadedRules load_rule_files(const std::vector<std::filesystem::path>& files) {
   for (const auto& path : files) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream content;
-    if (in) content << in.rdbuf();
-    if (!in || in.bad()) {
+    std::error_code failure;
+    const bool regular = std::filesystem::is_regular_file(path, failure);
+    if (in && regular) content << in.rdbuf();
+    if (!in || !regular || in.bad()) {
       unreadable.push_back({path.string(), {1, 1}, "", "cannot read the rules file"});
       continue;
     }

@@ -88,10 +88,25 @@ std::string_view precondition_failure(const Action& action, const MessageFacts& 
 
 RuleSet::RuleSet(std::vector<CompiledRule> rules, std::string version)
     : rules_(std::move(rules)), version_(std::move(version)) {
+  for (auto& rule : rules_) {
+    auto& order = rule.evaluation_order;
+    order.resize(rule.clauses.size());
+    for (std::uint16_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&rule](std::uint16_t a, std::uint16_t b) {
+      const auto& left = rule.clauses[a];
+      const auto& right = rule.clauses[b];
+      if (left.reads_detections != right.reads_detections) return right.reads_detections;
+      return left.node->cost() < right.node->cost();
+    });
+  }
   for (std::uint32_t i = 0; i < rules_.size(); ++i) {
     if (!rules_[i].enabled) continue;
-    enabled_.push_back(i);
     any_needs_detections_ = any_needs_detections_ || rules_[i].needs_detections;
+    for (std::size_t d = 0; d < RulePrefilter::disposition_buckets; ++d) {
+      for (std::size_t q = 0; q < RulePrefilter::quarantine_buckets; ++q) {
+        if (rules_[i].prefilter.admits(d, q)) candidates_[d][q].push_back(i);
+      }
+    }
   }
 }
 
@@ -110,11 +125,13 @@ Decision RuleSet::decide(const MessageFacts& facts) const {
 Decision RuleSet::decide(const MessageFacts& facts, EvaluationContext& context) const {
   context.reset(facts);
   Decision decision;
-  for (const auto index : enabled_) {
+  const auto& candidates = candidates_[RulePrefilter::disposition_bucket(*facts.message)]
+                                      [RulePrefilter::quarantine_bucket(*facts.message)];
+  for (const auto index : candidates) {
     const CompiledRule& rule = rules_[index];
     bool holds = true;
-    for (const auto& clause : rule.clauses) {
-      if (!clause.node->evaluate(context)) {
+    for (const auto clause : rule.evaluation_order) {
+      if (!rule.clauses[clause].node->evaluate(context)) {
         holds = false;
         break;
       }
@@ -181,17 +198,23 @@ Explanation RuleSet::explain(const MessageFacts& facts) const {
     trace.rule = &rule;
     bool holds = true;
     bool wants_detections = false;
+    // Like decide(), a rule needs detections only when it reaches a clause
+    // (or exception) that reads them: every clause before it held (and no
+    // exception before it vetoed). Later ones are judged for the trace only.
     for (const auto& clause : rule.clauses) {
       const auto state = judge(*clause.node, context);
       trace.clauses.push_back(state);
+      wants_detections = wants_detections || (holds && state == ClauseState::needs_detections);
       holds = holds && state == ClauseState::held;
-      wants_detections = wants_detections || state == ClauseState::needs_detections;
     }
     if (holds) {
+      bool matched = false;
       for (const auto& exception : rule.exceptions) {
         const auto state = judge(*exception.node, context);
         trace.exceptions.push_back(state);
-        wants_detections = wants_detections || state == ClauseState::needs_detections;
+        wants_detections =
+            wants_detections || (!matched && state == ClauseState::needs_detections);
+        matched = matched || state == ClauseState::held;
       }
     }
     const bool vetoed = std::find(trace.exceptions.begin(), trace.exceptions.end(),

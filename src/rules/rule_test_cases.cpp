@@ -111,7 +111,13 @@ class CaseReader {
     }
     auto message = api::decode_message(json);
     if (!message) {
-      error(position_of(node), context, "'message' does not decode: " + message.error().detail);
+      // The decoder names fields as in the API's envelope ("result.subject").
+      std::string detail = message.error().detail;
+      if (detail.starts_with("result.")) detail.erase(0, 7);
+      if (detail.find("expected a string, got") != std::string::npos) {
+        detail += " (quote a value that YAML reads as a number or boolean: \"2024\")";
+      }
+      error(position_of(node), context, "'message' does not decode: " + detail);
       return;
     }
     test_case.message = std::move(*message);

@@ -7,6 +7,7 @@
 #include "qtriage/rules/evaluation_context.hpp"
 #include "qtriage/rules/message_facts.hpp"
 #include "qtriage/rules/rule_definitions.hpp"
+#include "qtriage/rules/rule_prefilter.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,7 @@ struct CompiledClause {
   std::string file;
   FilePosition at;
   std::shared_ptr<const ConditionNode> node;
+  bool reads_detections = false;
 };
 
 struct CompiledException {
@@ -49,6 +51,12 @@ struct CompiledRule {
   // threat_category_ids) in its condition, exceptions or their macros.
   bool needs_detections = false;
   std::vector<CompiledClause> clauses;       // and-ed, in order
+  // The dispositions and quarantine states it can match at all.
+  RulePrefilter prefilter;
+  // The order decide() tries the clauses in: cheap ones first, detections
+  // last (fewer fetches). The same result as in written order: `and` of
+  // conditions without side effects.
+  std::vector<std::uint16_t> evaluation_order;
   std::vector<CompiledException> exceptions;
   std::string file;  // where it was defined (or last replaced)
   FilePosition at;
@@ -131,7 +139,10 @@ class RuleSet {
 
  private:
   std::vector<CompiledRule> rules_;
-  std::vector<std::uint32_t> enabled_;  // indexes of enabled rules, in order
+  // Indexes of the enabled rules a message can match, in order, by the
+  // message's (disposition, quarantine) buckets (see RulePrefilter).
+  std::vector<std::uint32_t>
+      candidates_[RulePrefilter::disposition_buckets][RulePrefilter::quarantine_buckets];
   std::string version_;
   bool any_needs_detections_ = false;
 };

@@ -329,6 +329,12 @@ TEST(ConfigErrors, InvalidYamlIsLocated) {
             one("config.yaml:5:1: invalid YAML: end of map flow not found"));
   EXPECT_EQ(errors_of(kApi + "mode: enforce\n  rules: [a]\n"),
             one("config.yaml:5:8: invalid YAML: illegal map value"));
+  // yaml-cpp 0.7's LoadAll never returns on this one (jbeder/yaml-cpp#1040).
+  EXPECT_EQ(errors_of(",api: 1\n"), one("config.yaml:1:1: invalid YAML: unexpected ','"));
+  EXPECT_EQ(errors_of(","), one("config.yaml:1:1: invalid YAML: unexpected ','"));
+  EXPECT_EQ(errors_of(kApi + "---\n,\n"),
+            one("config.yaml:4:1: a config file holds one YAML document; remove this '---' and "
+                "what follows"));
 }
 
 TEST(ConfigErrors, ASecondDocumentIsRefusedAtItsSeparator) {

@@ -12,8 +12,8 @@ namespace {
 
 std::string round_trip(std::string_view text) {
   const auto action = parse_action(text);
-  if (!action) return "error at " + std::to_string(action.error().offset) + ": " +
-                      action.error().message;
+  if (!action)
+    return "error at " + std::to_string(action.error().offset) + ": " + action.error().message;
   return to_string(*action);
 }
 
@@ -27,9 +27,8 @@ ActionError error_of(std::string_view text) {
 }
 
 TEST(Action, ParsesEveryMoveDestination) {
-  for (const std::string destination :
-       {"Inbox", "JunkEmail", "DeletedItems", "RecoverableItemsDeletions",
-        "RecoverableItemsPurges"}) {
+  for (const std::string destination : {"Inbox", "JunkEmail", "DeletedItems",
+                                        "RecoverableItemsDeletions", "RecoverableItemsPurges"}) {
     EXPECT_EQ(round_trip("move " + destination), "move " + destination);
   }
   const auto action = parse_action("move RecoverableItemsPurges");
@@ -39,7 +38,8 @@ TEST(Action, ParsesEveryMoveDestination) {
 }
 
 TEST(Action, ParsesEveryReclassifyDisposition) {
-  for (const std::string disposition : {"NONE", "BULK", "MALICIOUS", "SPAM", "SPOOF", "SUSPICIOUS"}) {
+  for (const std::string disposition :
+       {"NONE", "BULK", "MALICIOUS", "SPAM", "SPOOF", "SUSPICIOUS"}) {
     EXPECT_EQ(round_trip("reclassify " + disposition), "reclassify " + disposition);
   }
   const auto action = parse_action("reclassify SPOOF");

@@ -2,19 +2,19 @@
 // Helpers shared by the compiler, evaluator and explanation tests: load rules
 // from YAML text, build messages and detections from JSON, decide.
 
-#include "qtriage/api/models.hpp"
-#include "qtriage/rules/rule_loader.hpp"
-#include "qtriage/rules/rule_set.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "qtriage/api/models.hpp"
+#include "qtriage/rules/rule_loader.hpp"
+#include "qtriage/rules/rule_set.hpp"
 
 namespace qtriage::rules::test_support {
 
@@ -81,8 +81,7 @@ inline std::string one_rule(std::string_view condition, std::string_view prelude
 
 // Whether `condition` holds for the message (reclassify has no precondition).
 inline bool holds(std::string_view condition, std::string_view message_json,
-                  std::string_view prelude = "",
-                  const api::Detections* detections = nullptr,
+                  std::string_view prelude = "", const api::Detections* detections = nullptr,
                   api::Timestamp now = {}) {
   const auto rules = rules_of(one_rule(condition, prelude));
   const auto message = message_of(message_json);
