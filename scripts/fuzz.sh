@@ -8,7 +8,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]
 # Environment:
-#   QTRIAGE_FUZZ_TARGETS  targets to run (default: all three), space separated
+#   QTRIAGE_FUZZ_TARGETS  targets to run (default: all four), space separated
 #   QTRIAGE_FUZZ_ARGS     extra libFuzzer flags, e.g. "-jobs=2 -workers=2"
 #   QTRIAGE_FUZZ_WORK     a folder to keep the grown corpora in across runs
 #                         (default: a temporary folder, removed at the end)
@@ -22,7 +22,7 @@ if ! [[ $seconds =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET]" >&2
   exit 2
 fi
-targets=(${QTRIAGE_FUZZ_TARGETS:-fuzz_condition_parser fuzz_rule_file_reader fuzz_message_decoder})
+targets=(${QTRIAGE_FUZZ_TARGETS:-fuzz_condition_parser fuzz_rule_file_reader fuzz_rule_engine fuzz_message_decoder})
 read -r -a extra_args <<<"${QTRIAGE_FUZZ_ARGS:-}"
 build_dir=$root/build/fuzz
 
