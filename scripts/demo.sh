@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job, for now: start qtriage-sim with a generated mailbox on a free
+# The main job, for now: check the shipped config and rules and run their
+# test cases, then start qtriage-sim with a generated mailbox on a free
 # loopback port, search its last 24 hours with the qtriage client, print the
 # summary, stop the sim. Usage: scripts/demo.sh [MESSAGES] [SEED]
 set -euo pipefail
@@ -7,6 +8,9 @@ cd "$(dirname "$0")/.."
 messages=${1:-20000}
 seed=${2:-42}
 bash scripts/build.sh release qtriage qtriage-sim >/dev/null
+
+build/release/qtriage check -c config/qtriage.yaml
+build/release/qtriage test -c config/qtriage.yaml rules/tests/ | tail -n 1
 
 log=$(mktemp)
 trap 'kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; rm -f "$log"' EXIT

@@ -1,5 +1,7 @@
 #include "qtriage/config/config.hpp"
 
+#include "qtriage/core/suggestion.hpp"
+
 #include "qtriage/config/duration.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -58,33 +60,9 @@ struct Pos {
   std::size_t column = 0;
 };
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> previous(b.size() + 1);
-  std::vector<std::size_t> current(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    current[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
-    }
-    std::swap(previous, current);
-  }
-  return previous[b.size()];
-}
-
-// " (did you mean 'x'?)" for the closest candidate within two edits, else "".
+// " (did you mean 'x'?)" for the closest known key or value, else "".
 std::string suggestion(std::string_view written, std::initializer_list<std::string_view> known) {
-  std::optional<std::string_view> best;
-  std::size_t best_distance = 3;
-  for (const auto candidate : known) {
-    const auto distance = edit_distance(written, candidate);
-    if (distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  return best ? " (did you mean '" + std::string(*best) + "'?)" : std::string{};
+  return did_you_mean(written, std::vector<std::string_view>(known));
 }
 
 // What a node is, for "must be X, not Y". `hide` keeps a scalar's text out

@@ -1,6 +1,6 @@
 #include "qtriage/rules/action.hpp"
 
-#include "qtriage/rules/suggestion.hpp"
+#include "qtriage/core/suggestion.hpp"
 
 #include <array>
 #include <stdexcept>

@@ -5,7 +5,7 @@
 #include "field_catalogue.hpp"
 #include "rule_prefilter_analysis.hpp"
 #include "qtriage/rules/condition_parser.hpp"
-#include "qtriage/rules/suggestion.hpp"
+#include "qtriage/core/suggestion.hpp"
 
 #include <algorithm>
 #include <charconv>

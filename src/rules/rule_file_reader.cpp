@@ -1,7 +1,7 @@
 #include "qtriage/rules/rule_file_reader.hpp"
 
-#include "qtriage/rules/source_snippet.hpp"
-#include "qtriage/rules/suggestion.hpp"
+#include "qtriage/core/source_snippet.hpp"
+#include "qtriage/core/suggestion.hpp"
 
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>

@@ -1,6 +1,6 @@
 #include "qtriage/rules/rule_test_cases.hpp"
 
-#include "qtriage/rules/suggestion.hpp"
+#include "qtriage/core/suggestion.hpp"
 #include "yaml_json.hpp"
 
 #include <yaml-cpp/yaml.h>

@@ -3,7 +3,8 @@
 // mistake, all reported in one pass.
 
 #include "qtriage/rules/rule_file_reader.hpp"
-#include "qtriage/rules/source_snippet.hpp"
+#include "rules_md_example.hpp"
+#include "qtriage/core/source_snippet.hpp"
 
 #include <gtest/gtest.h>
 
@@ -103,34 +104,7 @@ TEST(RuleFileReader, RuleDefaultsToEnabledWithoutModeOrOverride) {
 }
 
 TEST(RuleFileReader, ReadsTheExampleOfTheRuleLanguageWithoutErrors) {
-  const auto file = read_rule_file("example.yaml", R"yaml(- list: executive_mailboxes
-  items: [ceo@example.com, cfo@example.com]
-
-- list: credential_threats
-  items: [CredentialHarvester, BEC, Malware]
-
-- macro: fully_authenticated
-  condition: spf = pass and dkim = pass and dmarc = pass
-
-- rule: purge-delivered-credential-phish
-  desc: Delivered mail that was later judged malicious is purged from mailboxes.
-  condition: >
-    disposition in (MALICIOUS, MALICIOUS-BEC)
-    and not quarantined
-    and threat_categories intersects credential_threats
-  exceptions:
-    - name: executives-are-reviewed-by-hand
-      condition: any(recipients, _ in executive_mailboxes)
-  action: move RecoverableItemsPurges
-  tags: [remediation]
-
-- rule: release-authenticated-internal-bulk
-  condition: >
-    quarantined and disposition = BULK and fully_authenticated
-    and from_domain in (example.com, example.org)
-  action: release
-  mode: audit            # this rule only records what it would do
-)yaml");
+  const auto file = read_rule_file("example.yaml", test_support::rules_md_example);
   EXPECT_TRUE(file.errors.empty()) << to_string(file.errors.front());
   EXPECT_EQ(file.definitions.size(), 5u);
 }

@@ -9,45 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "rules_md_example.hpp"
 #include "rules_test_support.hpp"
 
 namespace qtriage::rules {
 namespace {
 
+using test_support::rules_md_example;
 using test_support::rules_of;
 using test_support::texts_of;
 using test_support::time_of;
 using Errors = std::vector<std::string>;
 
-// The example rule file of rules.md.
-const char* const example_rules = R"yaml(- list: executive_mailboxes
-  items: [ceo@example.com, cfo@example.com]
-
-- list: credential_threats
-  items: [CredentialHarvester, BEC, Malware]
-
-- macro: fully_authenticated
-  condition: spf = pass and dkim = pass and dmarc = pass
-
-- rule: purge-delivered-credential-phish
-  desc: Delivered mail that was later judged malicious is purged from mailboxes.
-  condition: >
-    disposition in (MALICIOUS, MALICIOUS-BEC)
-    and not quarantined
-    and threat_categories intersects credential_threats
-  exceptions:
-    - name: executives-are-reviewed-by-hand
-      condition: any(recipients, _ in executive_mailboxes)
-  action: move RecoverableItemsPurges
-  tags: [remediation]
-
-- rule: release-authenticated-internal-bulk
-  condition: >
-    quarantined and disposition = BULK and fully_authenticated
-    and from_domain in (example.com, example.org)
-  action: release
-  mode: audit            # this rule only records what it would do
-)yaml";
 
 // The example case file of rules.md.
 const char* const example_cases = R"yaml(- name: delivered credential phish is purged
@@ -82,7 +55,7 @@ TEST(RuleTestCases, ReadsTheExampleOfTheRuleLanguage) {
 }
 
 TEST(RuleTestCases, TheExampleCasesPassAgainstTheExampleRules) {
-  const auto rules = rules_of(example_rules);
+  const auto rules = rules_of(rules_md_example);
   const auto file = read_rule_test_cases("cases.yaml", example_cases);
   ASSERT_EQ(file.cases.size(), 2u);
   for (const auto& test_case : file.cases) {
@@ -102,7 +75,7 @@ TEST(RuleTestCases, TheExampleCasesPassAgainstTheExampleRules) {
 }
 
 TEST(RuleTestCases, FailingCaseSaysWhatWasExpectedAndWhatHappened) {
-  const auto rules = rules_of(example_rules);
+  const auto rules = rules_of(rules_md_example);
   const auto file = read_rule_test_cases("cases.yaml", R"yaml(- name: wrong expectation
   message: {final_disposition: MALICIOUS, is_quarantined: false,
             threat_categories: [BEC], to: [bob@example.com]}
@@ -117,7 +90,7 @@ TEST(RuleTestCases, FailingCaseSaysWhatWasExpectedAndWhatHappened) {
 }
 
 TEST(RuleTestCases, SkippedActionIsNoneAndNamesTheRule) {
-  const auto rules = rules_of(example_rules);
+  const auto rules = rules_of(rules_md_example);
   const auto file = read_rule_test_cases("cases.yaml", R"yaml(- name: already moved
   message: {final_disposition: MALICIOUS, is_quarantined: false, threat_categories: [BEC],
             post_delivery_operations: [MOVE]}
@@ -138,7 +111,7 @@ TEST(RuleTestCases, SkippedActionIsNoneAndNamesTheRule) {
 }
 
 TEST(RuleTestCases, AuditRuleStillExpectsItsAction) {
-  const auto rules = rules_of(example_rules);
+  const auto rules = rules_of(rules_md_example);
   const auto file = read_rule_test_cases("cases.yaml", R"yaml(- name: internal bulk released
   message: {final_disposition: BULK, is_quarantined: true, from: news@example.org,
             validation: {spf: pass, dkim: pass, dmarc: pass}}

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace qtriage::rules {
+namespace qtriage {
 
 // Edit distance in bytes (insert, delete, replace, swap two neighbours).
 std::size_t edit_distance(std::string_view a, std::string_view b);
@@ -21,4 +21,4 @@ std::optional<std::string_view> closest_name(std::string_view written,
 // " (did you mean 'x'?)" for closest_name, or "" when nothing is close.
 std::string did_you_mean(std::string_view written, const std::vector<std::string_view>& known);
 
-}  // namespace qtriage::rules
+}  // namespace qtriage

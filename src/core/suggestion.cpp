@@ -1,9 +1,9 @@
-#include "qtriage/rules/suggestion.hpp"
+#include "qtriage/core/suggestion.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace qtriage::rules {
+namespace qtriage {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   // Three rows: the transposition of two neighbours ("mdoe") is one edit.
@@ -60,4 +60,4 @@ std::string did_you_mean(std::string_view written, const std::vector<std::string
   return best ? " (did you mean '" + std::string(*best) + "'?)" : std::string{};
 }
 
-}  // namespace qtriage::rules
+}  // namespace qtriage

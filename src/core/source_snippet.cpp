@@ -1,6 +1,6 @@
-#include "qtriage/rules/source_snippet.hpp"
+#include "qtriage/core/source_snippet.hpp"
 
-namespace qtriage::rules {
+namespace qtriage {
 
 std::string source_snippet(std::string_view text, std::size_t line, std::size_t column) {
   if (line == 0) return {};
@@ -23,4 +23,4 @@ std::string source_snippet(std::string_view text, std::size_t line, std::size_t 
   return std::string(source_line) + "\n" + caret_line + "^";
 }
 
-}  // namespace qtriage::rules
+}  // namespace qtriage

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace qtriage::rules {
+namespace qtriage {
 
 // Line `line` (1-based) of `text` and a second line with `^` under byte column
 // `column` (1-based), e.g. "  condition: dispositon = MALICIOUS\n             ^".
@@ -13,4 +13,4 @@ namespace qtriage::rules {
 // does not exist.
 std::string source_snippet(std::string_view text, std::size_t line, std::size_t column);
 
-}  // namespace qtriage::rules
+}  // namespace qtriage
