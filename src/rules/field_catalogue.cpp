@@ -291,7 +291,13 @@ std::vector<FieldInfo> make_fields() {
       {"from_name", text(), Source::search,
        {.text = [](C& c) { return view(c.message().from_name); }}},
       {"from_domain", address(), Source::search,
-       {.text = [](C& c) { return domain_of(view(c.message().from)); }}},
+       {.text = [](C& c) {
+         if (!c.derived(EvaluationContext::from_domain_ready)) {
+           c.from_domain = domain_of(view(c.message().from));
+           c.mark_derived(EvaluationContext::from_domain_ready);
+         }
+         return c.from_domain;
+       }}},
       {"envelope_from", address(), Source::search,
        {.text = [](C& c) { return view(c.message().envelope_from); }}},
       {"envelope_from_domain", address(), Source::search,

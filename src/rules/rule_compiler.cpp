@@ -203,12 +203,21 @@ class RuleCompiler {
     }
 
     uses_detections_ = false;
+    std::vector<Expr> parsed_parts;  // kept for the clauses' syntax below
+    parsed_parts.reserve(rule.condition_parts.size());
+    std::vector<const Expr*> clause_syntax;  // beside compiled.clauses
     for (const auto& part : rule.condition_parts) {
       site_ = {&part.file, &part.text, context};
       auto parsed = parse(part.text);
       if (!parsed) continue;
-      add_clauses(compiled, part, *parsed);
-      narrow_prefilter(*parsed, parsed_macro, listed_items, compiled.prefilter);
+      parsed_parts.push_back(std::move(*parsed));
+      add_clauses(compiled, part, parsed_parts.back(), clause_syntax);
+      narrow_prefilter(parsed_parts.back(), parsed_macro, listed_items, compiled.prefilter);
+    }
+    // Clauses the prefilter settles need not be tried (see RulePrefilter).
+    for (std::size_t i = 0; i < compiled.clauses.size() && i < clause_syntax.size(); ++i) {
+      compiled.clauses[i].settled_by_prefilter =
+          settled_by_prefilter(*clause_syntax[i], parsed_macro, listed_items, compiled.prefilter);
     }
     for (const auto& exception : rule.exceptions) {
       const auto& condition = exception.definition.condition;
@@ -228,7 +237,8 @@ class RuleCompiler {
   }
 
   // Splits a condition into its top-level `and` operands, for explanations.
-  void add_clauses(CompiledRule& rule, const ConditionPart& part, const Expr& expr) {
+  void add_clauses(CompiledRule& rule, const ConditionPart& part, const Expr& expr,
+                   std::vector<const Expr*>& syntax) {
     const std::string_view text = part.text.text;
     if (const auto* conjunction = std::get_if<And>(&expr.node)) {
       std::vector<CompiledClause> clauses;
@@ -249,7 +259,10 @@ class RuleCompiler {
                            reads_detections});
       }
       if (whole) {
-        for (auto& clause : clauses) rule.clauses.push_back(std::move(clause));
+        for (std::size_t i = 0; i < clauses.size(); ++i) {
+          rule.clauses.push_back(std::move(clauses[i]));
+          syntax.push_back(&operands[i]);
+        }
         return;
       }
       // `(a and b)`: one clause, as written.
@@ -260,6 +273,7 @@ class RuleCompiler {
         reads_any = reads_any || clause.reads_detections;
       }
       if (nodes.size() == operands.size()) {
+        syntax.push_back(&expr);
         rule.clauses.push_back({collapse_blanks(text), part.file, locate(expr.at),
                                 nodes::all_of(std::move(nodes)), reads_any});
       }
@@ -271,6 +285,7 @@ class RuleCompiler {
     const bool reads_detections = uses_detections_;
     uses_detections_ = rule_reads_detections || reads_detections;
     if (node) {
+      syntax.push_back(&expr);
       rule.clauses.push_back({collapse_blanks(text), part.file, locate(expr.at), std::move(node),
                               reads_detections});
     }

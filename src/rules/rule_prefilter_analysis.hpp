@@ -20,4 +20,10 @@ using ListItems = std::function<const std::vector<std::string>*(std::string_view
 void narrow_prefilter(const Expr& condition, const MacroParts& macros, const ListItems& lists,
                       RulePrefilter& filter);
 
+// True when every message `rule` admits satisfies `clause` (e.g. the clause
+// `disposition = SPAM` of a rule filed under SPAM only): the evaluator need
+// not try it.
+bool settled_by_prefilter(const Expr& clause, const MacroParts& macros, const ListItems& lists,
+                          const RulePrefilter& rule);
+
 }  // namespace qtriage::rules

@@ -90,8 +90,9 @@ RuleSet::RuleSet(std::vector<CompiledRule> rules, std::string version)
     : rules_(std::move(rules)), version_(std::move(version)) {
   for (auto& rule : rules_) {
     auto& order = rule.evaluation_order;
-    order.resize(rule.clauses.size());
-    for (std::uint16_t i = 0; i < order.size(); ++i) order[i] = i;
+    for (std::uint16_t i = 0; i < rule.clauses.size(); ++i) {
+      if (!rule.clauses[i].settled_by_prefilter) order.push_back(i);
+    }
     std::stable_sort(order.begin(), order.end(), [&rule](std::uint16_t a, std::uint16_t b) {
       const auto& left = rule.clauses[a];
       const auto& right = rule.clauses[b];

@@ -7,6 +7,7 @@
 #include "qtriage/rules/message_facts.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,13 +37,13 @@ class EvaluationContext {
   bool detections_wanted = false;
 
   // Derived values, computed on first use for the current message.
-  enum Derived : std::uint32_t { recipients_ready = 1, category_ids_ready = 2 };
+  enum Derived : std::uint32_t { recipients_ready = 1, category_ids_ready = 2, from_domain_ready = 4 };
   bool derived(Derived what) const { return (derived_ & what) != 0; }
   void mark_derived(Derived what) { derived_ |= what; }
 
   std::vector<std::string_view> recipients;  // envelope_to + to + client_recipients, deduplicated
   std::vector<double> category_ids;          // detections threat_categories[].id
-  std::string lower_case_buffer;             // for case-insensitive set lookups
+  std::optional<std::string_view> from_domain;  // read by many rules: found once
 
  private:
   const MessageFacts* facts_ = nullptr;

@@ -28,6 +28,9 @@ struct CompiledClause {
   FilePosition at;
   std::shared_ptr<const ConditionNode> node;
   bool reads_detections = false;
+  // Holds for every message the rule's prefilter admits (`disposition =
+  // SPAM` in a rule filed under SPAM): decide() skips it, explain() shows it.
+  bool settled_by_prefilter = false;
 };
 
 struct CompiledException {
