@@ -126,6 +126,10 @@ int explain(const ExplainOptions& options) {
   std::printf("message %s (postfix id %s)%s%s\n", message->id.c_str(),
               message->postfix_id.c_str(), message->subject ? ": " : "",
               message->subject ? message->subject->c_str() : "");
+  if (!detections && loaded.rules.rule_set->any_needs_detections()) {
+    std::printf("(no `detections` object given: sender.*, attachments, links and "
+                "threat_category_ids are missing)\n");
+  }
   std::printf("%s", rules::explanation_to_text(explanation).c_str());
   return 0;
 }
