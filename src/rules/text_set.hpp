@@ -24,8 +24,11 @@ class TextSet {
   std::uint64_t hash(std::string_view text) const;
   bool same(std::string_view item, std::string_view value) const;
 
-  std::vector<std::string> items_;     // distinct, folded when case-insensitive
-  std::vector<std::uint32_t> slots_;   // index + 1 into items_, 0 = empty; size a power of two
+  std::vector<std::string> items_;  // distinct, folded when case-insensitive
+  // A slot holds the upper 32 bits of the item's hash and its index + 1 (0:
+  // empty); size a power of two. A value that is not in the set (the usual
+  // case) is told apart by the hash bits alone, without touching the items.
+  std::vector<std::uint64_t> slots_;
   std::uint64_t mask_ = 0;
   bool case_insensitive_ = false;
 };
