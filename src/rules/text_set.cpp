@@ -12,7 +12,13 @@ constexpr char fold(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c 
 // Eight bytes at a time, the way short addresses hash fastest.
 std::uint64_t load(const char* data, std::size_t size) {
   std::uint64_t word = 0;
-  std::memcpy(&word, data, size < 8 ? size : 8);
+  if (size >= 8) {
+    std::memcpy(&word, data, 8);  // a fixed size: one load, not a call
+    return word;
+  }
+  for (std::size_t i = 0; i < size; ++i) {
+    word |= std::uint64_t{static_cast<unsigned char>(data[i])} << (8 * i);
+  }
   return word;
 }
 
