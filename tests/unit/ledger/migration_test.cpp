@@ -1,0 +1,193 @@
+// The ledger's schema version and migrations: applied in order in one
+// transaction, only the missing ones, and a newer file is refused untouched.
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "qtriage/daemon/ledger.hpp"
+
+namespace qtriage::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    static int serial = 0;
+    path_ = fs::temp_directory_path() /
+            ("qtriage-migration-" + std::to_string(::getpid()) + "-" + std::to_string(serial++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) { sqlite3_open(path.c_str(), &db_); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  ~RawDb() { sqlite3_close(db_); }
+  int exec(const std::string& sql) {
+    return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+  }
+  std::string text(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string out = "<error>";
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+        sqlite3_step(stmt) == SQLITE_ROW) {
+      const unsigned char* value = sqlite3_column_text(stmt, 0);
+      out = value != nullptr ? reinterpret_cast<const char*>(value) : "";
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+bool has_table(RawDb& raw, const std::string& name) {
+  return raw.text("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '" + name +
+                  "'") == "1";
+}
+
+// The shipped migrations plus steps a later build might add.
+std::array<Migration, 3> later_build() {
+  const auto shipped = builtin_migrations();
+  EXPECT_EQ(shipped.size(), 1u) << "update these tests for the new migrations";
+  return {shipped[0],
+          Migration{2, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"},
+          Migration{3, "a column", "ALTER TABLE actions ADD COLUMN reviewer TEXT;"}};
+}
+
+api::Timestamp at(std::int64_t ms) { return api::Timestamp{std::chrono::milliseconds{ms}}; }
+
+TEST(LedgerMigration, BuiltinMigrationsAreNumberedFromOne) {
+  const auto migrations = builtin_migrations();
+  ASSERT_FALSE(migrations.empty());
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    EXPECT_EQ(migrations[i].version, static_cast<int>(i) + 1);
+    EXPECT_FALSE(migrations[i].description.empty());
+  }
+  EXPECT_EQ(latest_schema_version(), migrations.back().version);
+}
+
+TEST(LedgerMigration, AnEmptyFileGetsTheLatestSchema) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { std::ofstream touch{path}; }  // zero bytes: SQLite treats it as a new database
+  auto ledger = Ledger::open(path);
+  ASSERT_TRUE(ledger) << ledger.error().to_string();
+  EXPECT_EQ(ledger->schema_version(), latest_schema_version());
+}
+
+TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    auto ledger = Ledger::open(path).value();  // this build: version 1
+    ASSERT_TRUE(ledger.set_checkpoint("acct", at(1000), at(1000)));
+  }
+  const auto migrations = later_build();
+  LedgerOptions options;
+  options.migrations = migrations;
+  {
+    auto ledger = Ledger::open(path, options);
+    ASSERT_TRUE(ledger) << ledger.error().to_string();
+    EXPECT_EQ(ledger->schema_version(), 3);
+    EXPECT_EQ(ledger->checkpoint("acct").value(), at(1000));
+  }
+  RawDb raw{path};
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  EXPECT_TRUE(has_table(raw, "notes"));
+  EXPECT_EQ(raw.text("SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'reviewer'"),
+            "1");
+  // Opening again applies nothing (migration 2 would fail: the table exists).
+  auto again = Ledger::open(path, options);
+  EXPECT_TRUE(again) << again.error().to_string();
+}
+
+TEST(LedgerMigration, AFailingMigrationRollsBackEveryStep) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  { ASSERT_TRUE(Ledger::open(path)); }
+  auto migrations = later_build();
+  migrations[2].sql = "ALTER TABLE no_such_table ADD COLUMN x TEXT;";
+  LedgerOptions options;
+  options.migrations = migrations;
+  auto ledger = Ledger::open(path, options);
+  ASSERT_FALSE(ledger);
+  EXPECT_NE(ledger.error().step.find("migrate to schema version 3 (a column)"), std::string::npos)
+      << ledger.error().to_string();
+  EXPECT_NE(ledger.error().message.find("no_such_table"), std::string::npos);
+  RawDb raw{path};
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+  EXPECT_FALSE(has_table(raw, "notes"));  // migration 2 went back with 3
+  // The shipped build still opens it.
+  EXPECT_TRUE(Ledger::open(path));
+}
+
+TEST(LedgerMigration, ANewerSchemaIsRefusedAndLeftUntouched) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    RawDb raw{path};
+    ASSERT_EQ(raw.exec("CREATE TABLE future (x); PRAGMA user_version = 99;"), SQLITE_OK);
+  }
+  auto ledger = Ledger::open(path);
+  ASSERT_FALSE(ledger);
+  EXPECT_EQ(ledger.error().file, path);
+  EXPECT_NE(ledger.error().message.find("schema version 99 is newer than this build knows (" +
+                                        std::to_string(latest_schema_version()) + ")"),
+            std::string::npos)
+      << ledger.error().to_string();
+  RawDb raw{path};
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "99");
+  EXPECT_EQ(raw.text("PRAGMA journal_mode"), "delete");  // not even switched to WAL
+  EXPECT_FALSE(has_table(raw, "actions"));
+}
+
+TEST(LedgerMigration, MigrationsOutOfOrderAreRefused) {
+  const std::array migrations{Migration{1, "one", "CREATE TABLE a (x);"},
+                              Migration{3, "three", "CREATE TABLE b (x);"}};
+  LedgerOptions options;
+  options.migrations = migrations;
+  auto ledger = Ledger::open(":memory:", options);
+  ASSERT_FALSE(ledger);
+  EXPECT_NE(ledger.error().message.find("has version 3, expected 2"), std::string::npos)
+      << ledger.error().to_string();
+}
+
+TEST(LedgerMigration, ACorruptHeaderIsRefusedClearly) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    std::ofstream out{path, std::ios::binary};
+    out.write("SQLite format 3", 16);  // the magic with its NUL, then nonsense
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>(0xA5));
+  }
+  auto ledger = Ledger::open(path);
+  ASSERT_FALSE(ledger);
+  EXPECT_NE(ledger.error().message.find("not an SQLite database, or corrupt"), std::string::npos)
+      << ledger.error().to_string();
+}
+
+}  // namespace
+}  // namespace qtriage::daemon
