@@ -3,6 +3,8 @@
 
 #include "qtriage/daemon/audit_log.hpp"
 
+#include <stdexcept>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -20,6 +22,11 @@
 #include <utility>
 
 namespace qtriage::daemon {
+
+void throw_exception_from_error(const AuditError& error, const boost::source_location&) {
+  throw std::runtime_error(error.message);
+}
+
 
 namespace json = boost::json;
 

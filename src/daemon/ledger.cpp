@@ -758,6 +758,30 @@ LedgerResult<std::size_t> Ledger::approve_rule(std::string_view rule, api::Times
   return impl_->change(kSql, "approve a rule", to_ms(now), rule);
 }
 
+LedgerResult<std::size_t> Ledger::release_cycle(std::string_view cycle_id,
+                                                std::span<const std::string> keep_held_rules,
+                                                api::Timestamp now) {
+  static constexpr std::string_view kStep = "release a cycle";
+  static constexpr std::string_view kRelease =
+      "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
+      "WHERE cycle_id = ?2 AND state = 'held'";
+  static constexpr std::string_view kKeep =
+      "UPDATE actions SET state = 'held', updated_at_ms = ?1 "
+      "WHERE cycle_id = ?2 AND rule = ?3 AND state = 'decided'";
+  auto transaction = Transaction::begin(*impl_, kStep);
+  if (!transaction) return transaction.error();
+  auto released = impl_->change(kRelease, kStep, to_ms(now), cycle_id);
+  if (!released) return released.error();
+  std::size_t kept = 0;
+  for (const std::string& rule : keep_held_rules) {
+    auto one = impl_->change(kKeep, kStep, to_ms(now), cycle_id, rule);
+    if (!one) return one.error();
+    kept += *one;
+  }
+  if (auto committed = transaction->commit(); !committed) return committed.error();
+  return *released - kept;
+}
+
 LedgerResult<std::size_t> Ledger::approve_ids(std::span<const std::string> investigate_ids,
                                               api::Timestamp now) {
   static constexpr std::string_view kStep = "approve ids";

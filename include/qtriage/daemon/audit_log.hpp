@@ -123,6 +123,10 @@ struct AuditError {
 template <class T>
 using AuditResult = boost::system::result<T, AuditError>;
 
+// Lets AuditResult<T>::value() throw a readable exception (tests, start-up).
+[[noreturn]] void throw_exception_from_error(const AuditError& error,
+                                             const boost::source_location& where);
+
 class AuditLog {
  public:
   // Opens `path` for appending (O_RDWR|O_APPEND|O_CREAT|O_CLOEXEC, mode

@@ -243,6 +243,13 @@ class Ledger {
   // held -> decided, for the next cycle. Each returns how many rows changed.
   LedgerResult<std::size_t> approve_cycle(std::string_view cycle_id, api::Timestamp now);
   LedgerResult<std::size_t> approve_rule(std::string_view rule, api::Timestamp now);
+  // The daemon's own release of a cycle it recorded held (see cycle.hpp):
+  // held -> decided for every row of the cycle except those of
+  // `keep_held_rules` (approve: required, or over their own cap), in one
+  // transaction. Returns how many rows were released.
+  LedgerResult<std::size_t> release_cycle(std::string_view cycle_id,
+                                          std::span<const std::string> keep_held_rules,
+                                          api::Timestamp now);
   LedgerResult<std::size_t> approve_ids(std::span<const std::string> investigate_ids,
                                         api::Timestamp now);
 

@@ -1,0 +1,89 @@
+#pragma once
+// One cycle of one account (daemon.md, "One cycle"): the window from the
+// checkpoint, the search pages decided as they arrive, every decision
+// recorded in the ledger and the audit log before anything is carried out,
+// the blast-radius caps, the actions in batches, the checkpoint.
+//
+//   CycleRunner runner(client, ledger, audit, clock, settings, &metrics);
+//   CycleReport report = co_await runner.run(live_rules.current());
+//
+// Decisions are recorded page by page; actions a rule decides are recorded
+// `held` until the search is complete and the caps are checked, so a crash
+// in between never carries out a cycle that would have tripped a cap. Rows
+// left `decided` or `sent` by an earlier run are carried out first (moves and
+// releases are safe to repeat).
+
+#include "qtriage/api/cloudflare_client.hpp"
+#include "qtriage/daemon/audit_log.hpp"
+#include "qtriage/daemon/ledger.hpp"
+#include "qtriage/daemon/metrics.hpp"
+#include "qtriage/rules/rule_set.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace qtriage::daemon {
+
+struct CycleSettings {
+  std::string account_id;
+  bool dry_run = true;  // everything but the mutating calls; decisions are would-do
+  std::chrono::milliseconds first_lookback = std::chrono::hours(1);
+  std::chrono::milliseconds overlap = std::chrono::minutes(5);
+  int per_page = 1000;
+  bool detections_only = true;
+  std::map<std::string, std::string> filters;
+  std::size_t batch_size = 1000;
+  std::int64_t max_per_cycle = 5000;       // actions a cycle may carry out
+  double max_share_per_cycle = 0.5;        // ... as a share of the messages scanned
+  int max_attempts = 5;                    // failed calls before an action is failed for good
+  std::size_t max_detections_per_cycle = 2000;  // detections fetches a cycle may make
+};
+
+struct CycleReport {
+  std::string cycle_id;
+  api::Timestamp window_start{}, window_end{};
+  std::size_t pages = 0;
+  std::size_t scanned = 0;         // messages the search returned
+  std::size_t already_known = 0;   // in the ledger from an earlier cycle
+  std::size_t acted = 0;           // decisions with an action to carry out (or would-do)
+  std::size_t ignored = 0, skipped = 0, unmatched = 0;
+  std::size_t held = 0;            // over a cap or `approve: required`
+  std::size_t detections_fetched = 0;
+  std::size_t calls = 0;           // mutating calls made
+  std::size_t done = 0, failed = 0;  // per (id, action), this cycle's calls
+  bool cap_tripped = false;
+  bool ok = false;                 // the window was searched and recorded whole: checkpoint moved
+  std::string error;               // why not ok
+};
+
+// One line for logs and `qtriage run --once`.
+std::string summary_line(const CycleReport& report);
+
+class CycleRunner {
+ public:
+  CycleRunner(api::CloudflareClient& client, Ledger& ledger, AuditLog& audit, Clock& clock,
+              CycleSettings settings, Metrics* metrics = nullptr);
+
+  boost::asio::awaitable<CycleReport> run(std::shared_ptr<const rules::RuleSet> rules);
+
+ private:
+  // Carries out every decided or sent action of the account, in batches.
+  boost::asio::awaitable<void> carry_out(CycleReport& report, api::Timestamp now);
+  // Writes back what a call did for each of its ids.
+  void settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
+              const std::string& detail);
+
+  api::CloudflareClient& client_;
+  Ledger& ledger_;
+  AuditLog& audit_;
+  Clock& clock_;
+  CycleSettings settings_;
+  Metrics* metrics_;
+};
+
+}  // namespace qtriage::daemon

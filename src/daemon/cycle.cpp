@@ -1,0 +1,455 @@
+#include "qtriage/daemon/cycle.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <set>
+
+namespace qtriage::daemon {
+
+namespace asio = boost::asio;
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::time_point_cast;
+
+ActionKind ledger_kind(rules::ActionKind kind) {
+  switch (kind) {
+    case rules::ActionKind::move: return ActionKind::move;
+    case rules::ActionKind::release: return ActionKind::release;
+    case rules::ActionKind::reclassify: return ActionKind::reclassify;
+    case rules::ActionKind::ignore: return ActionKind::ignore;
+  }
+  return ActionKind::ignore;
+}
+
+// The share cap reads nothing into small numbers: two actions out of three
+// messages is no blast.
+constexpr std::int64_t kShareCapFloor = 20;
+
+// What the cycle keeps of an action it decided, to release or hold it.
+struct Decided {
+  std::string id, postfix_id, rule, action;
+};
+
+}  // namespace
+
+std::string summary_line(const CycleReport& report) {
+  std::string line = "cycle " + report.cycle_id + " " + format_time(report.window_start) + " to " +
+                     format_time(report.window_end) + ": " + std::to_string(report.pages) +
+                     " pages, " + std::to_string(report.scanned) + " scanned, " +
+                     std::to_string(report.already_known) + " known, " +
+                     std::to_string(report.acted) + " to act, " + std::to_string(report.held) +
+                     " held, " + std::to_string(report.ignored) + " ignored, " +
+                     std::to_string(report.skipped) + " skipped, " +
+                     std::to_string(report.unmatched) + " unmatched; " +
+                     std::to_string(report.detections_fetched) + " detections, " +
+                     std::to_string(report.calls) + " calls, " + std::to_string(report.done) +
+                     " done, " + std::to_string(report.failed) + " failed";
+  if (report.cap_tripped) line += "; BLAST-RADIUS CAP TRIPPED: nothing carried out";
+  line += report.ok ? "; ok" : "; NOT OK: " + report.error;
+  return line;
+}
+
+CycleRunner::CycleRunner(api::CloudflareClient& client, Ledger& ledger, AuditLog& audit,
+                         Clock& clock, CycleSettings settings, Metrics* metrics)
+    : client_(client), ledger_(ledger), audit_(audit), clock_(clock),
+      settings_(std::move(settings)), metrics_(metrics) {}
+
+asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleSet> rules) {
+  CycleReport report;
+  const auto started = clock_.now();
+  const api::Timestamp now = time_point_cast<milliseconds>(clock_.wall_now());
+  const std::string& account = settings_.account_id;
+  report.cycle_id = format_time(now) + "/" + account.substr(0, 8);
+  auto fail = [&report](std::string why) {
+    if (report.error.empty()) report.error = std::move(why);
+  };
+
+  // 1. The window.
+  auto checkpoint = ledger_.checkpoint(account);
+  if (!checkpoint) {
+    fail("ledger: " + checkpoint.error().to_string());
+    co_return report;
+  }
+  report.window_start = *checkpoint ? **checkpoint - settings_.overlap : now - settings_.first_lookback;
+  report.window_end = now;
+
+  // 2-4. Search, decide, record, page by page.
+  api::SearchQuery query;
+  query.start = report.window_start;
+  query.end = report.window_end;
+  query.per_page = settings_.per_page;
+  query.detections_only = settings_.detections_only;
+  query.filters = settings_.filters;
+  auto stream = client_.search(query);
+  rules::EvaluationContext context;
+  const AuditMode daemon_mode = settings_.dry_run ? AuditMode::audit : AuditMode::enforce;
+  std::vector<Decided> decided;  // enforce-mode actions of this cycle, recorded held
+  std::map<std::string, std::int64_t> per_rule;
+  bool complete = true;  // every message of the window decided and recorded
+
+  for (;;) {
+    auto page = co_await stream.next();
+    if (!page) {
+      fail("search: " + page.error().to_string());
+      complete = false;
+      break;
+    }
+    if (!*page) break;
+    const api::SearchPage& messages = **page;
+    ++report.pages;
+    report.scanned += messages.messages.size();
+    if (metrics_) metrics_->messages_scanned(account, static_cast<double>(messages.messages.size()));
+    for (const auto& rejected : messages.rejected) {
+      spdlog::error("cycle {}: a message of page {} does not decode and cannot be decided: {}",
+                    report.cycle_id, report.pages, rejected.reason);
+    }
+
+    std::vector<std::string> ids;
+    for (const auto& message : messages.messages) ids.push_back(message.id);
+    auto known_ids = ledger_.already_decided(ids);
+    if (!known_ids) {
+      fail("ledger: " + known_ids.error().to_string());
+      complete = false;
+      break;
+    }
+    const std::set<std::string> known(known_ids->begin(), known_ids->end());
+
+    struct Entry {
+      const api::Message* message;
+      rules::Decision decision;
+      DecisionState state;
+      AuditMode mode;
+    };
+    std::vector<Entry> entries;
+    std::vector<DecisionRecord> records;
+    std::vector<std::unique_ptr<api::Detections>> fetched;  // live until the page is recorded
+    for (const auto& message : messages.messages) {
+      if (known.count(message.id)) {
+        ++report.already_known;
+        continue;
+      }
+      rules::MessageFacts facts;
+      facts.message = &message;
+      facts.now = now;
+      auto decision = rules->decide(facts, context);
+      if (decision.verdict == rules::Verdict::needs_detections) {
+        if (report.detections_fetched >= settings_.max_detections_per_cycle) {
+          fail("the detections budget of the cycle (" +
+               std::to_string(settings_.max_detections_per_cycle) +
+               ") is spent; the rest of the window waits for the next cycle");
+          complete = false;
+          continue;
+        }
+        // Named first: GCC 12 mishandles temporaries inside a co_await expression.
+        auto fetch = client_.get_detections(message.id);
+        auto detections = co_await std::move(fetch);
+        ++report.detections_fetched;
+        if (!detections) {
+          fail("detections of " + message.id + ": " + detections.error().to_string());
+          complete = false;
+          continue;
+        }
+        fetched.push_back(std::make_unique<api::Detections>(std::move(*detections)));
+        facts.detections = fetched.back().get();
+        facts.detections_fetched = true;
+        decision = rules->decide(facts, context);
+      }
+      const AuditMode mode = effective_mode(daemon_mode, decision);
+      const std::string mode_text(to_string(mode));
+      if (decision.verdict == rules::Verdict::no_match) {
+        ++report.unmatched;
+        if (metrics_) metrics_->decision("", "none", "no_match", mode_text);
+        continue;
+      }
+      const rules::CompiledRule& rule = *decision.rule;
+      const std::string action = rules::to_string(rule.action);
+      DecisionState state = DecisionState::decided;
+      switch (decision.verdict) {
+        case rules::Verdict::ignore:
+          ++report.ignored;
+          state = DecisionState::skipped;
+          break;
+        case rules::Verdict::skip:
+          ++report.skipped;
+          state = DecisionState::skipped;
+          break;
+        default:
+          ++report.acted;
+          if (mode == AuditMode::audit) {
+            state = DecisionState::would_do;
+          } else {
+            state = DecisionState::held;  // until the caps are checked
+            decided.push_back({message.id, message.postfix_id, rule.name, action});
+            ++per_rule[rule.name];
+          }
+          break;
+      }
+      if (metrics_) {
+        metrics_->decision(rule.name, action, std::string(rules::to_string(decision.verdict)),
+                           mode_text);
+      }
+      DecisionRecord record;
+      record.investigate_id = message.id;
+      record.postfix_id = message.postfix_id;
+      record.account_id = account;
+      record.kind = ledger_kind(rule.action.kind);
+      record.action = action;
+      record.rule = rule.name;
+      record.rule_set_version = rules->version();
+      record.cycle_id = report.cycle_id;
+      record.state = state == DecisionState::held       ? ActionState::held
+                     : state == DecisionState::would_do ? ActionState::would_do
+                                                        : ActionState::skipped;
+      record.decided_at = now;
+      records.push_back(std::move(record));
+      entries.push_back({&message, std::move(decision), state, mode});
+    }
+
+    // Write-ahead: the ledger and the audit log hold every decision of the
+    // page before anything is carried out.
+    auto recorded = ledger_.record_decisions(records);
+    if (!recorded) {
+      fail("ledger: " + recorded.error().to_string());
+      complete = false;
+      break;
+    }
+    for (const auto& entry : entries) {
+      const DecisionEntry audit_entry{now,        report.cycle_id, account,    *entry.message,
+                                      entry.decision, *rules,        entry.mode, entry.state};
+      if (auto written = audit_.write_decision(audit_entry); !written) {
+        fail("audit log: " + written.error().message);
+        complete = false;
+      }
+    }
+    if (auto flushed = audit_.flush(); !flushed) {
+      fail("audit log: " + flushed.error().message);
+      complete = false;
+      break;
+    }
+  }
+
+  // The blast-radius caps, on what this cycle decided.
+  std::vector<std::string> keep_held;
+  std::int64_t releasable = 0;
+  for (const auto& [name, count] : per_rule) {
+    const auto* rule = rules->find(name);
+    const bool own_cap = rule && rule->max_per_cycle &&
+                         count > static_cast<std::int64_t>(*rule->max_per_cycle);
+    if (rule && (rule->approve_required || own_cap)) {
+      keep_held.push_back(name);
+      if (own_cap) {
+        spdlog::error("cycle {}: rule '{}' decided {} actions, over its max_per_cycle of {}: "
+                      "they are held until approved (qtriage approve --rule {})",
+                      report.cycle_id, name, count, *rule->max_per_cycle, name);
+        if (metrics_) metrics_->blast_radius_tripped(name);
+      }
+    } else {
+      releasable += count;
+    }
+  }
+  const bool over_count = releasable > settings_.max_per_cycle;
+  const bool over_share =
+      releasable > kShareCapFloor &&
+      static_cast<double>(releasable) >
+          settings_.max_share_per_cycle * static_cast<double>(report.scanned);
+  std::size_t released = 0;
+  if (over_count || over_share) {
+    report.cap_tripped = true;
+    spdlog::error("cycle {}: {} actions out of {} messages scanned is over the blast-radius cap "
+                  "(max_per_cycle {}, max_share_per_cycle {}): nothing is carried out; "
+                  "qtriage approve --cycle {} releases them",
+                  report.cycle_id, releasable, report.scanned, settings_.max_per_cycle,
+                  settings_.max_share_per_cycle, report.cycle_id);
+    if (metrics_) metrics_->blast_radius_tripped("cycle");
+  } else if (!decided.empty()) {
+    auto result = ledger_.release_cycle(report.cycle_id, keep_held, now);
+    if (!result) {
+      fail("ledger: " + result.error().to_string());
+      complete = false;
+    } else {
+      released = *result;
+    }
+  }
+  report.held = decided.size() - released;
+  for (const auto& action : decided) {
+    const bool held = report.cap_tripped || std::find(keep_held.begin(), keep_held.end(),
+                                                      action.rule) != keep_held.end();
+    if (!held) continue;
+    boost::json::object record{{"type", "held"},       {"time", format_time(now)},
+                               {"cycle", report.cycle_id}, {"account", account},
+                               {"id", action.id},         {"postfix_id", action.postfix_id},
+                               {"rule", action.rule},     {"action", action.action}};
+    record["reason"] = report.cap_tripped ? "blast-radius cap of the cycle"
+                                          : "rule cap or approve: required";
+    (void)audit_.write(record);
+    if (metrics_) metrics_->actions(action.action, "held");
+  }
+
+  // 5. Act: everything decided and not yet done, this cycle's and earlier.
+  if (!settings_.dry_run) co_await carry_out(report, now);
+  if (auto flushed = audit_.flush(); !flushed) fail("audit log: " + flushed.error().message);
+
+  // 6. The checkpoint moves only when the whole window is recorded.
+  if (complete) {
+    if (auto moved = ledger_.set_checkpoint(account, report.window_end, now); !moved) {
+      fail("ledger: " + moved.error().to_string());
+    } else {
+      report.ok = report.error.empty();
+    }
+  }
+  if (metrics_) {
+    if (auto counts = ledger_.counts_by_state()) {
+      for (const auto& [state, count] : *counts) {
+        metrics_->ledger_backlog(to_string(state), static_cast<double>(count));
+      }
+    }
+    metrics_->cycle_finished(account, clock_.now() - started, report.ok, clock_.wall_now());
+  }
+  co_return report;
+}
+
+void CycleRunner::settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
+                         const std::string& detail) {
+  std::optional<ActionState> state = ActionState::done;
+  if (ok) {
+    if (auto marked = ledger_.mark_done(row.investigate_id, row.kind, detail, now); !marked) {
+      spdlog::error("cycle {}: ledger: {}", report.cycle_id, marked.error().to_string());
+    }
+    ++report.done;
+  } else {
+    auto marked =
+        ledger_.mark_failed(row.investigate_id, row.kind, detail, settings_.max_attempts, now);
+    if (!marked) spdlog::error("cycle {}: ledger: {}", report.cycle_id, marked.error().to_string());
+    state = marked ? *marked : std::nullopt;
+    ++report.failed;
+  }
+  const bool for_good = state == ActionState::failed;
+  const OutcomeResult result =
+      ok ? OutcomeResult::done : (for_good ? OutcomeResult::failed : OutcomeResult::retry);
+  const auto action = rules::parse_action(row.action);
+  OutcomeEntry entry;
+  entry.time = now;
+  entry.cycle = report.cycle_id;
+  entry.account = settings_.account_id;
+  entry.id = row.investigate_id;
+  entry.postfix_id = row.postfix_id;
+  entry.rule = row.rule;
+  if (action) entry.action = *action;
+  entry.result = result;
+  entry.detail = boost::json::string(detail);
+  if (auto written = audit_.write_outcome(entry); !written) {
+    spdlog::error("cycle {}: audit log: {}", report.cycle_id, written.error().message);
+  }
+  if (metrics_) metrics_->actions(row.action, std::string(to_string(result)));
+  if (for_good) {
+    spdlog::error("cycle {}: {} of {} failed for good after {} attempts: {}", report.cycle_id,
+                  row.action, row.investigate_id, settings_.max_attempts, detail);
+  }
+}
+
+asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp now) {
+  auto pending = ledger_.pending(std::nullopt, settings_.account_id);
+  if (!pending) {
+    if (report.error.empty()) report.error = "ledger: " + pending.error().to_string();
+    co_return;
+  }
+  // Moves by destination, releases together, reclassifications one by one.
+  std::map<api::MailboxDestination, std::vector<const ActionRow*>> moves;
+  std::vector<const ActionRow*> releases;
+  std::vector<std::pair<const ActionRow*, api::ExpectedDisposition>> reclassifications;
+  for (const auto& row : *pending) {
+    const auto action = rules::parse_action(row.action);
+    if (!action) {
+      settle(report, now, row, false, "the ledger's action '" + row.action + "' does not parse");
+      continue;
+    }
+    switch (action->kind) {
+      case rules::ActionKind::move: moves[action->destination].push_back(&row); break;
+      case rules::ActionKind::release: releases.push_back(&row); break;
+      case rules::ActionKind::reclassify: reclassifications.emplace_back(&row, action->disposition); break;
+      case rules::ActionKind::ignore: break;
+    }
+  }
+  const std::size_t batch = std::clamp<std::size_t>(settings_.batch_size, 1, api::kMaxIdsPerCall);
+
+  auto send_batches = [&](std::vector<const ActionRow*>& rows, ActionKind kind,
+                          auto call) -> asio::awaitable<void> {
+    for (std::size_t first = 0; first < rows.size(); first += batch) {
+      const std::size_t last = std::min(rows.size(), first + batch);
+      std::vector<std::string> ids;
+      for (std::size_t i = first; i < last; ++i) ids.push_back(rows[i]->investigate_id);
+      // Sent is recorded before the call: a crash now repeats it on restart,
+      // which moves and releases allow.
+      if (auto sent = ledger_.mark_sent(ids, kind, now); !sent) {
+        if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
+        co_return;
+      }
+      ++report.calls;
+      co_await call(ids, std::span<const ActionRow* const>(rows.data() + first, last - first));
+    }
+  };
+
+  for (auto& [destination, rows] : moves) {
+    const auto where = destination;
+    co_await send_batches(rows, ActionKind::move,
+                          [&](std::vector<std::string>& ids,
+                              std::span<const ActionRow* const> batch_rows) -> asio::awaitable<void> {
+                            auto answer = co_await client_.move(ids, where);
+                            std::string detail;
+                            if (answer) {
+                              std::size_t failed_items = 0;
+                              for (const auto& item : *answer) failed_items += item.success ? 0 : 1;
+                              detail = "moved to " + std::string(api::to_wire(where)) + " (" +
+                                       std::to_string(answer->size()) + " mailbox items, " +
+                                       std::to_string(failed_items) + " failed)";
+                            } else {
+                              detail = answer.error().to_string();
+                            }
+                            for (const auto* row : batch_rows) settle(report, now, *row, bool(answer), detail);
+                          });
+  }
+  co_await send_batches(
+      releases, ActionKind::release,
+      [&](std::vector<std::string>& ids,
+          std::span<const ActionRow* const> batch_rows) -> asio::awaitable<void> {
+        auto answer = co_await client_.release(ids);
+        for (const auto* row : batch_rows) {
+          if (!answer) {
+            settle(report, now, *row, false, answer.error().to_string());
+            continue;
+          }
+          const auto found = std::find_if(answer->begin(), answer->end(), [&](const auto& item) {
+            return item.id == row->investigate_id;
+          });
+          if (found == answer->end()) {
+            settle(report, now, *row, false, "the release answer does not name this message");
+            continue;
+          }
+          const bool delivered = !found->delivered.empty() && found->failed.empty();
+          std::string detail = "delivered " + std::to_string(found->delivered.size()) +
+                               ", failed " + std::to_string(found->failed.size()) +
+                               ", undelivered " + std::to_string(found->undelivered.size());
+          settle(report, now, *row, delivered, detail);
+        }
+      });
+  for (const auto& [row, disposition] : reclassifications) {
+    std::vector<std::string> ids{row->investigate_id};
+    if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
+      if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
+      co_return;
+    }
+    ++report.calls;
+    auto call = client_.reclassify(row->investigate_id, disposition);
+    auto answer = co_await std::move(call);
+    settle(report, now, *row, bool(answer),
+           answer ? "reclassified " + std::string(api::to_wire(disposition))
+                  : answer.error().to_string());
+  }
+}
+
+}  // namespace qtriage::daemon

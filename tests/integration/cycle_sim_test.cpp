@@ -1,0 +1,221 @@
+// One cycle of the daemon against qtriage-sim: dry-run sends no mutating
+// call; enforce carries out exactly what the rules decide, once; a second
+// cycle repeats nothing; a rule that matches everything trips the cap and
+// nothing is carried out until approved.
+
+#include "qtriage/daemon/cycle.hpp"
+#include "qtriage/rules/rule_loader.hpp"
+#include "qtriage/sim/sim_server.hpp"
+
+#include "../support/run_coroutine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+namespace qtriage::daemon {
+namespace {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const SystemTime kSimNow = SystemTime{} + std::chrono::seconds(1'790'000'000);
+
+const char* const kRules = R"yaml(
+- rule: purge-delivered-malicious
+  condition: disposition in (MALICIOUS, MALICIOUS-BEC) and not quarantined
+  action: move RecoverableItemsPurges
+- rule: release-bulk
+  condition: quarantined and disposition = BULK
+  action: release
+- rule: reclassify-spoof
+  condition: quarantined and disposition = SPOOF
+  action: reclassify NONE
+)yaml";
+
+struct Harness {
+  sim::SimServer sim;
+  boost::asio::io_context io;
+  FakeClock clock{kSimNow};
+  std::unique_ptr<api::HttpClient> http;
+  std::unique_ptr<api::RateLimiter> limiter;
+  std::unique_ptr<api::CloudflareClient> client;
+  fs::path folder;
+  std::optional<Ledger> ledger;
+  std::optional<AuditLog> audit;
+
+  explicit Harness(std::size_t messages) : sim(options(messages)) {
+    sim.start();
+    http = std::make_unique<api::HttpClient>(io.get_executor(),
+                                             *api::Endpoint::parse(sim.base_url()),
+                                             api::HttpOptions{});
+    limiter = std::make_unique<api::RateLimiter>(clock, api::RateLimitConfig{});
+    api::ClientOptions client_options;
+    client_options.account_id = sim.account_id();
+    client_options.retry = api::RetryConfig{6, 1ms, 20ms};
+    client_options.poll_initial = 1ms;
+    client_options.poll_max = 5ms;
+    client_options.jitter_seed = 3;
+    client = std::make_unique<api::CloudflareClient>(
+        clock, *http, *limiter, api::Credentials::bearer("cycle-test-token"), client_options);
+    folder = fs::temp_directory_path() /
+             ("qtriage-cycle-" + std::to_string(::getpid()) + "-" +
+              ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(folder);
+    fs::create_directories(folder);
+    ledger.emplace(std::move(Ledger::open((folder / "state.db").string()).value()));
+    audit.emplace(std::move(AuditLog::open((folder / "audit.jsonl").string()).value()));
+  }
+  ~Harness() { fs::remove_all(folder); }
+
+  static sim::SimOptions options(std::size_t messages) {
+    sim::SimOptions sim_options;
+    sim_options.messages = messages;
+    sim_options.seed = 23;
+    sim_options.now = kSimNow;
+    sim_options.rate_limit.enabled = false;
+    return sim_options;
+  }
+
+  CycleReport cycle(const char* rules_yaml, bool dry_run, std::int64_t max_per_cycle = 5000) {
+    const auto loaded = rules::load_rule_texts({{"rules.yaml", rules_yaml}});
+    if (!loaded.ok()) throw std::runtime_error(loaded.formatted_errors().front());
+    CycleSettings settings;
+    settings.account_id = sim.account_id();
+    settings.dry_run = dry_run;
+    settings.first_lookback = 72h;
+    settings.max_per_cycle = max_per_cycle;
+    settings.max_share_per_cycle = 1.0;
+    CycleRunner runner(*client, *ledger, *audit, clock, settings);
+    return testing::run_coroutine(io, runner.run(loaded.rule_set));
+  }
+
+  std::size_t mutating_calls() const {
+    std::size_t count = 0;
+    for (const auto& call : sim.calls()) {
+      if (call.endpoint == "move" || call.endpoint == "bulk_move" || call.endpoint == "release" ||
+          call.endpoint == "reclassify") {
+        ++count;
+      }
+    }
+    return count;
+  }
+};
+
+std::string text(const json::value& value) {
+  return value.is_string() ? std::string(value.as_string()) : std::string();
+}
+
+// What kRules implies for the sim's mailbox, from the sim's own JSON.
+struct Expected {
+  std::set<std::string> moved, released, reclassified;
+};
+Expected expected_of(const sim::SimServer& sim) {
+  Expected expected;
+  for (const auto& message : sim.mailbox()) {
+    const auto& m = message.as_object();
+    const std::string id = text(m.at("id"));
+    const std::string disposition = text(m.at("final_disposition"));
+    const auto* quarantined = m.if_contains("is_quarantined");
+    if (!quarantined || !quarantined->is_bool()) continue;
+    const bool q = quarantined->as_bool();
+    const auto* operations = m.if_contains("post_delivery_operations");
+    auto done = [&](std::string_view operation) {
+      if (!operations || !operations->is_array()) return false;
+      for (const auto& op : operations->as_array()) {
+        if (text(op) == operation) return true;
+      }
+      return false;
+    };
+    if ((disposition == "MALICIOUS" || disposition == "MALICIOUS-BEC") && !q && !done("MOVE")) {
+      expected.moved.insert(id);
+    } else if (disposition == "BULK" && q && !done("QUARANTINE_RELEASE")) {
+      expected.released.insert(id);
+    } else if (disposition == "SPOOF" && q) {
+      expected.reclassified.insert(id);
+    }
+  }
+  return expected;
+}
+
+TEST(CycleAgainstSim, DryRunSendsNoMutatingCallAndRecordsWouldDo) {
+  Harness h(3000);
+  const auto report = h.cycle(kRules, /*dry_run=*/true);
+  EXPECT_TRUE(report.ok) << summary_line(report);
+  EXPECT_GT(report.scanned, 0u);
+  EXPECT_GT(report.acted, 0u);
+  EXPECT_EQ(h.mutating_calls(), 0u);
+  EXPECT_EQ(report.calls, 0u);
+  const auto counts = h.ledger->counts_by_state().value();
+  EXPECT_EQ(counts.at(ActionState::would_do), static_cast<std::int64_t>(report.acted));
+  EXPECT_EQ(counts.at(ActionState::decided), 0);
+  EXPECT_EQ(counts.at(ActionState::done), 0);
+  // The audit log has a line for every decision.
+  const auto read = AuditReader::read((h.folder / "audit.jsonl").string(), {});
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->records.size(), report.acted + report.ignored + report.skipped);
+}
+
+TEST(CycleAgainstSim, EnforceCarriesOutExactlyWhatTheRulesImplyOnce) {
+  Harness h(3000);
+  const Expected expected = expected_of(h.sim);
+  ASSERT_FALSE(expected.moved.empty());
+  ASSERT_FALSE(expected.released.empty());
+  const auto report = h.cycle(kRules, /*dry_run=*/false);
+  EXPECT_TRUE(report.ok) << summary_line(report);
+  EXPECT_EQ(report.failed, 0u) << summary_line(report);
+
+  // Every (id, action) sent once, no call over 1000 ids.
+  std::set<std::string> moved, released, reclassified;
+  for (const auto& call : h.sim.calls()) {
+    EXPECT_LE(call.ids.size(), 1000u);
+    std::set<std::string>* into = call.endpoint == "bulk_move" || call.endpoint == "move" ? &moved
+                                  : call.endpoint == "release"                          ? &released
+                                  : call.endpoint == "reclassify" ? &reclassified
+                                                                  : nullptr;
+    if (!into) continue;
+    for (const auto& id : call.ids) EXPECT_TRUE(into->insert(id).second) << "twice: " << id;
+  }
+  EXPECT_EQ(moved, expected.moved);
+  EXPECT_EQ(released, expected.released);
+  EXPECT_EQ(reclassified, expected.reclassified);
+  EXPECT_EQ(report.done, expected.moved.size() + expected.released.size() +
+                             expected.reclassified.size());
+
+  // A second cycle finds everything known and calls nothing.
+  const std::size_t calls_before = h.mutating_calls();
+  const auto again = h.cycle(kRules, false);
+  EXPECT_TRUE(again.ok) << summary_line(again);
+  EXPECT_EQ(h.mutating_calls(), calls_before);
+  EXPECT_EQ(again.acted, 0u);
+}
+
+TEST(CycleAgainstSim, ARuleThatMatchesEverythingTripsTheCapUntilApproved) {
+  Harness h(2000);
+  const char* everything = R"yaml(
+- rule: junk-everything
+  condition: not quarantined
+  action: move JunkEmail
+)yaml";
+  const auto report = h.cycle(everything, false, /*max_per_cycle=*/50);
+  EXPECT_TRUE(report.cap_tripped) << summary_line(report);
+  EXPECT_EQ(h.mutating_calls(), 0u);
+  EXPECT_EQ(report.held, report.acted);
+  EXPECT_EQ(h.ledger->counts_by_state().value().at(ActionState::held),
+            static_cast<std::int64_t>(report.acted));
+
+  const auto approved = h.ledger->approve_cycle(report.cycle_id, {}).value();
+  EXPECT_EQ(approved, report.acted);
+  const auto next = h.cycle(everything, false, 50);
+  EXPECT_EQ(next.done, report.acted) << summary_line(next);
+  EXPECT_GT(h.mutating_calls(), 0u);
+}
+
+}  // namespace
+}  // namespace qtriage::daemon
