@@ -3,6 +3,7 @@
 // anywhere in what either prints.
 
 #include "../support/child_process.hpp"
+#include "../support/running_sim.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,31 +13,10 @@ namespace qtriage {
 namespace {
 
 using testing::ChildProcess;
+using testing::RunningSim;
 using namespace std::chrono_literals;
 
 const std::string kToken = "cmdline-token-8c1d44e0a9b2";
-
-struct RunningSim {
-  ChildProcess process;
-  std::string base_url, account;
-
-  explicit RunningSim(std::vector<std::string> extra)
-      : process([&] {
-          std::vector<std::string> argv{QTRIAGE_SIM_BINARY, "--listen", "127.0.0.1:0"};
-          argv.insert(argv.end(), extra.begin(), extra.end());
-          return argv;
-        }()) {
-    if (!process.wait_for_output("listening on", 30s)) {
-      throw std::runtime_error("qtriage-sim did not start: " + process.output());
-    }
-    std::smatch match;
-    const std::string out = process.output();
-    const std::regex line(R"(listening on (\S+) account (\S+))");
-    if (!std::regex_search(out, match, line)) throw std::runtime_error("no address: " + out);
-    base_url = match[1];
-    account = match[2];
-  }
-};
 
 TEST(SearchCommand, SearchesTheSimThroughFaultsAndNeverPrintsTheToken) {
   RunningSim sim({"--messages", "6000", "--seed", "5", "--faults",

@@ -59,6 +59,11 @@ class ChildProcess {
     std::filesystem::remove(log_);
   }
 
+  // Sends `signal` to the program itself (not its group).
+  void send(int signal) {
+    if (pid_ > 0) ::kill(pid_, signal);
+  }
+
   void stop() {
     if (pid_ <= 0) return;
     ::kill(-pid_, SIGTERM);

@@ -1,0 +1,138 @@
+// `qtriage run` as an operator runs it, against qtriage-sim started from its
+// binary: --once --dry-run changes nothing in the mailbox; the daemon carries
+// out its decisions, serves /readyz and /metrics, and exits 0 on SIGTERM.
+
+#include "../support/child_process.hpp"
+#include "../support/running_sim.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+namespace qtriage {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace fs = std::filesystem;
+using testing::ChildProcess;
+using testing::RunningSim;
+using namespace std::chrono_literals;
+
+const std::string kToken = "run-command-token-2b7d";
+
+const char* const kRules = R"yaml(
+- rule: purge-delivered-malicious
+  condition: disposition in (MALICIOUS, MALICIOUS-BEC) and not quarantined
+  action: move RecoverableItemsPurges
+- rule: release-bulk
+  condition: quarantined and disposition = BULK
+  action: release
+)yaml";
+
+// GET http://127.0.0.1:port/target; status and body ({0, ""} when nothing answers).
+std::pair<int, std::string> get(const std::string& origin, const std::string& target) {
+  const auto colon = origin.rfind(':');
+  const auto port = static_cast<unsigned short>(std::stoi(origin.substr(colon + 1)));
+  try {
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::empty_body> request{http::verb::get, target, 11};
+    request.set(http::field::host, "127.0.0.1");
+    http::write(socket, request);
+    boost::beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(socket, buffer, response);
+    return {response.result_int(), response.body()};
+  } catch (const std::exception&) {
+    return {0, ""};
+  }
+}
+
+// The sim's count of moves and releases it carried out.
+std::int64_t applied(const RunningSim& sim) {
+  const std::string origin = sim.base_url.substr(0, sim.base_url.find("/client/v4"));
+  const auto [status, body] = get(origin.substr(origin.find("//") + 2), "/__admin/counters");
+  if (status != 200) return -1;
+  const boost::json::value parsed = boost::json::parse(body);
+  const auto& counters = parsed.at("applied");
+  return counters.at("moves").as_int64() + counters.at("releases").as_int64();
+}
+
+class RunCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = fs::temp_directory_path() /
+              ("qtriage-run-" + std::to_string(::getpid()) + "-" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(folder_);
+    fs::create_directories(folder_);
+    std::ofstream(folder_ / "rules.yaml") << kRules;
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  fs::path config(const RunningSim& sim, const std::string& mode, unsigned short port) {
+    const fs::path path = folder_ / "qtriage.yaml";
+    std::ofstream(path) << "api:\n  base_url: " << sim.base_url << "\n  account_id: " << sim.account
+                        << "\n  auth: {token_env: CLOUDFLARE_API_TOKEN}\n"
+                        << "poll: {interval: 1h, first_lookback: 48h}\n"
+                        << "mode: " << mode << "\nrules: [rules.yaml]\n"
+                        << "state: {path: state.db}\naudit: {path: audit.jsonl}\n"
+                        << "server: {listen: 127.0.0.1:" << port << "}\n";
+    return path;
+  }
+
+  fs::path folder_;
+};
+
+TEST_F(RunCommand, OnceInDryRunDecidesAndChangesNothing) {
+  RunningSim sim({"--messages", "2000", "--seed", "8"});
+  ChildProcess run({QTRIAGE_BINARY, "run", "-c",
+                    config(sim, "enforce", testing::free_loopback_port()).string(), "--once",
+                    "--dry-run"},
+                   {"CLOUDFLARE_API_TOKEN=" + kToken});
+  EXPECT_EQ(run.wait_exit(120s), 0) << run.output();
+  EXPECT_NE(run.output().find("; ok"), std::string::npos) << run.output();
+  EXPECT_EQ(applied(sim), 0);
+  std::ifstream audit(folder_ / "audit.jsonl");
+  const std::string lines((std::istreambuf_iterator<char>(audit)), std::istreambuf_iterator<char>());
+  EXPECT_NE(lines.find("\"would_do\""), std::string::npos);
+  EXPECT_EQ(run.output().find(kToken), std::string::npos);
+}
+
+TEST_F(RunCommand, TheDaemonActsServesItsEndpointsAndStopsOnSigterm) {
+  RunningSim sim({"--messages", "2000", "--seed", "9"});
+  const unsigned short port = testing::free_loopback_port();
+  ChildProcess run({QTRIAGE_BINARY, "run", "-c", config(sim, "enforce", port).string()},
+                   {"CLOUDFLARE_API_TOKEN=" + kToken});
+  ASSERT_TRUE(run.wait_for_output("; ok", 120s)) << run.output();
+  const std::string origin = "127.0.0.1:" + std::to_string(port);
+  EXPECT_EQ(get(origin, "/healthz").first, 200);
+  EXPECT_EQ(get(origin, "/readyz").first, 200);
+  const auto metrics = get(origin, "/metrics");
+  EXPECT_NE(metrics.second.find("qtriage_actions_total{action=\"move RecoverableItemsPurges\","
+                                "outcome=\"done\"}"),
+            std::string::npos)
+      << metrics.second;
+  const auto status = get(origin, "/status");
+  EXPECT_NE(status.second.find("\"mode\":\"enforce\""), std::string::npos) << status.second;
+  EXPECT_GT(applied(sim), 0);
+
+  const auto stopping = std::chrono::steady_clock::now();
+  run.send(SIGTERM);
+  EXPECT_EQ(run.wait_exit(15s), 0) << run.output();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 10s);
+  EXPECT_EQ(run.output().find(kToken), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qtriage
