@@ -32,6 +32,19 @@ bool is_rule_file_name(const fs::path& path) {
 
 }  // namespace
 
+std::vector<fs::path> yaml_files_in(const fs::path& folder, std::error_code& ec) {
+  std::vector<fs::path> found;
+  fs::directory_iterator it(folder, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (is_rule_file_name(it->path()) && it->is_regular_file(type_ec)) found.push_back(it->path());
+  }
+  std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
+    return a.filename().string() < b.filename().string();
+  });
+  return found;
+}
+
 std::vector<fs::path> resolve_rule_files(const Config& config, std::vector<ConfigError>& errors) {
   std::vector<fs::path> files;
   std::size_t index = 0;
@@ -60,22 +73,12 @@ std::vector<fs::path> resolve_rule_files(const Config& config, std::vector<Confi
                                 shown(entry) + " is neither a file nor a folder"));
       continue;
     }
-    std::vector<fs::path> found;
-    fs::directory_iterator it(entry.resolved, ec);
-    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      std::error_code type_ec;
-      if (is_rule_file_name(it->path()) && it->is_regular_file(type_ec)) {
-        found.push_back(it->path());
-      }
-    }
+    const std::vector<fs::path> found = yaml_files_in(entry.resolved, ec);
     if (ec) {
       errors.push_back(error_at(config, entry, path,
                                 "cannot read the folder " + shown(entry) + ": " + ec.message()));
       continue;
     }
-    std::sort(found.begin(), found.end(), [](const fs::path& a, const fs::path& b) {
-      return a.filename().string() < b.filename().string();
-    });
     files.insert(files.end(), found.begin(), found.end());
   }
   return files;

@@ -191,7 +191,7 @@ class Daemon {
     return true;
   }
 
-  std::string status() const {
+  std::string status() {
     boost::json::object status;
     status["mode"] = dry_run_ ? "dry-run" : "enforce";
     const auto rules = live_rules_.current();
@@ -219,7 +219,7 @@ class Daemon {
     }
     status["accounts"] = std::move(accounts);
     if (ledger_) {
-      if (auto counts = const_cast<Ledger&>(*ledger_).counts_by_state()) {
+      if (auto counts = ledger_->counts_by_state()) {
         boost::json::object backlog;
         for (const auto& [state, count] : *counts) backlog[to_string(state)] = count;
         status["ledger"] = std::move(backlog);

@@ -2,7 +2,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -41,14 +40,12 @@ std::vector<std::filesystem::path> expand_paths(const std::vector<std::string>& 
     const std::filesystem::path path(written);
     std::error_code failure;
     if (std::filesystem::is_directory(path, failure)) {
-      std::vector<std::filesystem::path> found;
-      for (const auto& entry : std::filesystem::directory_iterator(path, failure)) {
-        const auto extension = entry.path().extension();
-        if (entry.is_regular_file() && (extension == ".yaml" || extension == ".yml")) {
-          found.push_back(entry.path());
-        }
+      const auto found = config::yaml_files_in(path, failure);
+      if (failure) {
+        std::fprintf(stderr, "%s: %s: %s\n", command.c_str(), written.c_str(),
+                     failure.message().c_str());
+        ++errors;
       }
-      std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (std::filesystem::exists(path, failure)) {
       files.push_back(path);

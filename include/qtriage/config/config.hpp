@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <system_error>
 #include <map>
 #include <optional>
 #include <string>
@@ -164,6 +165,11 @@ ConfigResult load_config(const std::filesystem::path& path);
 // an error located at the entry and contributes nothing.
 std::vector<std::filesystem::path> resolve_rule_files(const Config& config,
                                                       std::vector<ConfigError>& errors);
+
+// The *.yaml and *.yml files directly in `folder` (not hidden ones), sorted
+// by name: how a folder contributes rule files, and rule test cases too.
+std::vector<std::filesystem::path> yaml_files_in(const std::filesystem::path& folder,
+                                                 std::error_code& ec);
 
 // Checks the files the config names that must exist at start (api.ca_file:
 // a readable regular file). Errors are located at the entry.

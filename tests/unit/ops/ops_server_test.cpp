@@ -142,11 +142,14 @@ TEST(OpsServer, StopClosesTheListener) {
   RunningOpsServer server;
   EXPECT_EQ(get(server.port, "/healthz").result(), http::status::ok);
   server.stop();
-  std::this_thread::sleep_for(100ms);  // stop() is carried out on the server's thread
-  asio::io_context io;
-  tcp::socket socket(io);
+  // stop() is carried out on the server's thread: wait for it, bounded.
   boost::system::error_code error;
-  socket.connect({asio::ip::make_address("127.0.0.1"), server.port}, error);
+  for (int attempt = 0; attempt < 100 && !error; ++attempt) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server.port}, error);
+    if (!error) std::this_thread::sleep_for(20ms);
+  }
   EXPECT_TRUE(error) << "still accepting after stop()";
 }
 
