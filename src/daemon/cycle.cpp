@@ -77,6 +77,26 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   }
   report.window_start = *checkpoint ? **checkpoint - settings_.overlap : now - settings_.first_lookback;
   report.window_end = now;
+  const AuditMode daemon_mode = settings_.dry_run ? AuditMode::audit : AuditMode::enforce;
+  std::vector<Decided> decided;  // enforce-mode actions of this cycle, recorded held
+  std::map<std::string, std::int64_t> per_rule;
+
+  // Actions an earlier cycle recorded held and never took through the caps
+  // (it was killed or stopped in between) are checked with this cycle's.
+  auto adopted = ledger_.adopt_unchecked(account, report.cycle_id, now);
+  if (!adopted) {
+    fail("ledger: " + adopted.error().to_string());
+    co_return report;
+  }
+  for (const auto& row : *adopted) {
+    decided.push_back({row.investigate_id, row.postfix_id, row.rule, row.action});
+    ++per_rule[row.rule];
+  }
+  if (!adopted->empty()) {
+    spdlog::warn("cycle {}: {} held actions of a cycle cut off before its caps were checked "
+                 "are checked with this one",
+                 report.cycle_id, adopted->size());
+  }
 
   // 2-4. Search, decide, record, page by page.
   api::SearchQuery query;
@@ -87,12 +107,14 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   query.filters = settings_.filters;
   auto stream = client_.search(query);
   rules::EvaluationContext context;
-  const AuditMode daemon_mode = settings_.dry_run ? AuditMode::audit : AuditMode::enforce;
-  std::vector<Decided> decided;  // enforce-mode actions of this cycle, recorded held
-  std::map<std::string, std::int64_t> per_rule;
   bool complete = true;  // every message of the window decided and recorded
 
   for (;;) {
+    if (stop_requested()) {
+      fail("stopped before the window was searched whole; the next start goes on");
+      complete = false;
+      break;
+    }
     auto page = co_await stream.next();
     if (!page) {
       fail("search: " + page.error().to_string());
@@ -210,24 +232,27 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       entries.push_back({&message, std::move(decision), state, mode});
     }
 
-    // Write-ahead: the ledger and the audit log hold every decision of the
-    // page before anything is carried out.
-    auto recorded = ledger_.record_decisions(records);
-    if (!recorded) {
-      fail("ledger: " + recorded.error().to_string());
-      complete = false;
-      break;
-    }
+    // Write-ahead: the audit log and then the ledger hold every decision of
+    // the page before anything is carried out. The log goes first: a crash
+    // in between decides those messages again (a repeated line), where the
+    // other order would leave decisions with no line at all.
+    bool logged = true;
     for (const auto& entry : entries) {
       const DecisionEntry audit_entry{now,        report.cycle_id, account,    *entry.message,
                                       entry.decision, *rules,        entry.mode, entry.state};
       if (auto written = audit_.write_decision(audit_entry); !written) {
         fail("audit log: " + written.error().message);
-        complete = false;
+        logged = false;
       }
     }
-    if (auto flushed = audit_.flush(); !flushed) {
-      fail("audit log: " + flushed.error().message);
+    if (auto flushed = audit_.flush(); !flushed || !logged) {
+      if (!flushed) fail("audit log: " + flushed.error().message);
+      complete = false;
+      break;
+    }
+    auto recorded = ledger_.record_decisions(records);
+    if (!recorded) {
+      fail("ledger: " + recorded.error().to_string());
       complete = false;
       break;
     }
@@ -266,6 +291,9 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
                   report.cycle_id, releasable, report.scanned, settings_.max_per_cycle,
                   settings_.max_share_per_cycle, report.cycle_id);
     if (metrics_) metrics_->blast_radius_tripped("cycle");
+    if (auto held = ledger_.hold_cycle(report.cycle_id, account, now); !held) {
+      fail("ledger: " + held.error().to_string());
+    }
   } else if (!decided.empty()) {
     auto result = ledger_.release_cycle(report.cycle_id, keep_held, now);
     if (!result) {
@@ -381,6 +409,7 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
                           auto call) -> asio::awaitable<void> {
     for (std::size_t first = 0; first < rows.size(); first += batch) {
       const std::size_t last = std::min(rows.size(), first + batch);
+      if (stop_requested()) co_return;
       std::vector<std::string> ids;
       for (std::size_t i = first; i < last; ++i) ids.push_back(rows[i]->investigate_id);
       // Sent is recorded before the call: a crash now repeats it on restart,
@@ -391,6 +420,11 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
       }
       ++report.calls;
       co_await call(ids, std::span<const ActionRow* const>(rows.data() + first, last - first));
+      // The outcomes reach the disk with each call: a crash loses at most
+      // the lines of the call under way (the ledger has them).
+      if (auto flushed = audit_.flush(); !flushed && report.error.empty()) {
+        report.error = "audit log: " + flushed.error().message;
+      }
     }
   };
 
@@ -400,6 +434,9 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
                           [&](std::vector<std::string>& ids,
                               std::span<const ActionRow* const> batch_rows) -> asio::awaitable<void> {
                             auto answer = co_await client_.move(ids, where);
+                            if (!answer && answer.error().kind == api::ErrorKind::cancelled) {
+                              co_return;  // stays sent: carried out again at the next start
+                            }
                             std::string detail;
                             if (answer) {
                               std::size_t failed_items = 0;
@@ -418,6 +455,7 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
       [&](std::vector<std::string>& ids,
           std::span<const ActionRow* const> batch_rows) -> asio::awaitable<void> {
         auto answer = co_await client_.release(ids);
+        if (!answer && answer.error().kind == api::ErrorKind::cancelled) co_return;
         for (const auto* row : batch_rows) {
           if (!answer) {
             settle(report, now, *row, false, answer.error().to_string());
@@ -430,14 +468,21 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
             settle(report, now, *row, false, "the release answer does not name this message");
             continue;
           }
-          const bool delivered = !found->delivered.empty() && found->failed.empty();
+          // Nothing delivered and nothing failed: the message was not in
+          // quarantine any more, released by an earlier call whose answer
+          // was lost (or by someone else). Either way the release holds.
+          const bool released = found->failed.empty();
           std::string detail = "delivered " + std::to_string(found->delivered.size()) +
                                ", failed " + std::to_string(found->failed.size()) +
                                ", undelivered " + std::to_string(found->undelivered.size());
-          settle(report, now, *row, delivered, detail);
+          if (released && found->delivered.empty()) {
+            detail += ": not in quarantine any more (released before)";
+          }
+          settle(report, now, *row, released, detail);
         }
       });
   for (const auto& [row, disposition] : reclassifications) {
+    if (stop_requested()) co_return;
     std::vector<std::string> ids{row->investigate_id};
     if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
       if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
@@ -446,6 +491,7 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
     ++report.calls;
     auto call = client_.reclassify(row->investigate_id, disposition);
     auto answer = co_await std::move(call);
+    if (!answer && answer.error().kind == api::ErrorKind::cancelled) co_return;
     settle(report, now, *row, bool(answer),
            answer ? "reclassified " + std::string(api::to_wire(disposition))
                   : answer.error().to_string());

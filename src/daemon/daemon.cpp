@@ -40,10 +40,9 @@ struct AccountState {
 
 class Daemon {
  public:
-  Daemon(const config::Config& config, std::vector<std::filesystem::path> rule_files,
-         RunOptions options)
-      : config_(config), rule_files_(std::move(rule_files)), options_(options),
-        dry_run_(options.force_dry_run || config.mode == config::Mode::dry_run) {}
+  Daemon(config::Config config, std::vector<std::filesystem::path> rule_files, RunOptions options)
+      : config_(std::move(config)), rule_files_(std::move(rule_files)), options_(options),
+        dry_run_(options.force_dry_run || config_.mode == config::Mode::dry_run) {}
 
   int run() {
     if (int code = load_rules(); code != 0) return code;
@@ -143,6 +142,7 @@ class Daemon {
     settings.batch_size = static_cast<std::size_t>(config_.actions.batch_size);
     settings.max_per_cycle = config_.actions.max_per_cycle;
     settings.max_share_per_cycle = config_.actions.max_share_per_cycle;
+    settings.stop_requested = [this] { return stopping_; };
     return settings;
   }
 
@@ -215,9 +215,28 @@ class Daemon {
                                {"cap_tripped", last.cap_tripped},
                                {"error", last.error}};
       }
+      if (ledger_) {
+        // Backlog: actions recorded and not yet carried out, and held ones.
+        if (auto pending = ledger_->pending(std::nullopt, account.id)) {
+          entry["backlog"] = pending->size();
+        }
+      }
       accounts.push_back(std::move(entry));
     }
     status["accounts"] = std::move(accounts);
+    if (limiter_) {
+      const auto limiter = limiter_->snapshot();
+      boost::json::object state{{"tokens", limiter.tokens},
+                                {"capacity", limiter.capacity},
+                                {"refill_per_second", limiter.refill_per_second},
+                                {"waiting", limiter.waiting},
+                                {"granted", limiter.granted}};
+      if (limiter.paused_until) {
+        state["paused_for_seconds"] =
+            std::chrono::duration<double>(*limiter.paused_until - clock_.now()).count();
+      }
+      status["rate_limiter"] = std::move(state);
+    }
     if (ledger_) {
       if (auto counts = ledger_->counts_by_state()) {
         boost::json::object backlog;
@@ -248,21 +267,79 @@ class Daemon {
     deadline_.cancel();
   }
 
+  // The config keys a running daemon cannot take over: its connections,
+  // files and listener were made from them.
+  std::vector<std::string> needs_restart(const config::Config& next) const {
+    std::vector<std::string> keys;
+    const auto& a = config_.api;
+    const auto& b = next.api;
+    if (a.base_url != b.base_url) keys.emplace_back("api.base_url");
+    if (a.accounts != b.accounts) keys.emplace_back("api.account_id/accounts");
+    if (a.auth != b.auth) keys.emplace_back("api.auth");
+    if (a.timeout != b.timeout) keys.emplace_back("api.timeout");
+    if (a.rate_limit != b.rate_limit) keys.emplace_back("api.rate_limit");
+    if (a.retry != b.retry) keys.emplace_back("api.retry");
+    if (a.ca_file != b.ca_file) keys.emplace_back("api.ca_file");
+    if (config_.state_path != next.state_path) keys.emplace_back("state.path");
+    if (config_.audit_path != next.audit_path) keys.emplace_back("audit.path");
+    if (!(config_.server_listen == next.server_listen)) keys.emplace_back("server.listen");
+    if (config_.log.format != next.log.format) keys.emplace_back("log.format");
+    return keys;
+  }
+
+  // SIGHUP: the config file and the rules it names are read again and taken
+  // only if both are valid; the audit log is reopened either way (rotation).
+  void reload() {
+    if (auto reopened = audit_->reopen(); !reopened) {
+      spdlog::error("SIGHUP: {}", reopened.error().message);
+    }
+    const std::string live = live_rules_.current()->version();
+    auto loaded_config = config::load_config(config_.file);
+    std::vector<config::ConfigError> errors;
+    if (loaded_config) errors = config::check_files(loaded_config.config());
+    std::vector<std::filesystem::path> files;
+    if (loaded_config && errors.empty()) {
+      files = config::resolve_rule_files(loaded_config.config(), errors);
+    }
+    if (!loaded_config || !errors.empty()) {
+      const auto& all = loaded_config ? errors : loaded_config.errors();
+      metrics_.rule_set_load_failed(static_cast<double>(all.size()));
+      for (const auto& error : all) spdlog::error("SIGHUP: {}", config::to_string(error));
+      spdlog::error("SIGHUP: {} is not valid; the running config and rule set {} stay live",
+                    config_.file, live);
+      return;
+    }
+    auto loaded = rules::load_rule_files(files);
+    if (!loaded.ok()) {
+      metrics_.rule_set_load_failed(static_cast<double>(loaded.errors.size()));
+      for (const auto& error : loaded.errors) spdlog::error("SIGHUP: {}", rules::to_string(error));
+      spdlog::error("SIGHUP: the rules do not load; the running config and rule set {} stay live",
+                    live);
+      return;
+    }
+    config::Config next = std::move(loaded_config).config();
+    for (const auto& key : needs_restart(next)) {
+      spdlog::warn("SIGHUP: {} changed; it takes effect at the next start", key);
+    }
+    live_rules_.replace(loaded);
+    rule_files_ = std::move(files);
+    metrics_.rule_set_loaded(loaded.rule_set->version());
+    // Everything a cycle reads from the config is read when the cycle starts.
+    config_.poll = next.poll;
+    config_.mode = next.mode;
+    config_.rules = next.rules;
+    config_.actions = next.actions;
+    config_.log.level = next.log.level;
+    configure_logging(config_.log);
+    dry_run_ = options_.force_dry_run || config_.mode == config::Mode::dry_run;
+    metrics_.mode(dry_run_);
+    spdlog::info("SIGHUP: config and rules reloaded; {} mode, rule set {} is live",
+                 dry_run_ ? "dry-run" : "enforce", loaded.rule_set->version());
+  }
+
   void on_signal(int signal) {
     if (signal == SIGHUP) {
-      auto loaded = rules::load_rule_files(rule_files_);
-      if (live_rules_.replace(loaded)) {
-        metrics_.rule_set_loaded(loaded.rule_set->version());
-        spdlog::info("SIGHUP: rules reloaded, version {} is live", loaded.rule_set->version());
-      } else {
-        metrics_.rule_set_load_failed(static_cast<double>(loaded.errors.size()));
-        for (const auto& error : loaded.errors) spdlog::error("{}", rules::to_string(error));
-        spdlog::error("SIGHUP: the rules do not load; version {} stays live",
-                      live_rules_.current()->version());
-      }
-      if (auto reopened = audit_->reopen(); !reopened) {
-        spdlog::error("SIGHUP: {}", reopened.error().message);
-      }
+      reload();
       return;
     }
     if (stopping_) {
@@ -271,7 +348,11 @@ class Daemon {
       return;
     }
     stopping_ = true;
-    spdlog::info("stopping: the cycle under way finishes, then qtriage exits (at most 10 s)");
+    spdlog::info("stopping: the call under way finishes and is recorded, then qtriage exits "
+                 "(at most 10 s)");
+    // Calls waiting for the rate limiter give up now; the cycles see
+    // stopping_ before their next call and end.
+    limiter_->shutdown();
     for (auto& timer : timers_) timer->cancel();
     deadline_.expires_after(std::chrono::seconds(10));
     deadline_.async_wait([this](boost::system::error_code error) {
@@ -314,7 +395,7 @@ class Daemon {
     return 0;
   }
 
-  const config::Config& config_;
+  config::Config config_;
   std::vector<std::filesystem::path> rule_files_;
   RunOptions options_;
   bool dry_run_;

@@ -54,6 +54,17 @@ CREATE INDEX actions_by_cycle   ON actions (cycle_id, state);
 -- query(since=...)
 CREATE INDEX actions_by_created ON actions (created_at_ms, id);
 )sql"},
+    Migration{2, "cap checks: the cycles whose held decisions went through the caps", R"sql(
+CREATE TABLE cap_checks (
+  cycle_id      TEXT    NOT NULL PRIMARY KEY,
+  account_id    TEXT    NOT NULL,
+  checked_at_ms INTEGER NOT NULL
+) STRICT;
+-- Files from version 1 hold only cycles whose caps were checked (or whose
+-- held rows wait for an approval): they stay as they are.
+INSERT INTO cap_checks (cycle_id, account_id, checked_at_ms)
+  SELECT DISTINCT cycle_id, account_id, 0 FROM actions;
+)sql"},
 };
 
 std::int64_t to_ms(api::Timestamp time) { return time.time_since_epoch().count(); }
@@ -758,10 +769,43 @@ LedgerResult<std::size_t> Ledger::approve_rule(std::string_view rule, api::Times
   return impl_->change(kSql, "approve a rule", to_ms(now), rule);
 }
 
+LedgerResult<std::vector<ActionRow>> Ledger::adopt_unchecked(std::string_view account_id,
+                                                              std::string_view cycle_id,
+                                                              api::Timestamp now) {
+  static constexpr std::string_view kStep = "adopt held actions whose caps were never checked";
+  static constexpr std::string_view kAdopt =
+      "UPDATE actions SET cycle_id = ?1, updated_at_ms = ?2 "
+      "WHERE account_id = ?3 AND state = 'held' AND cycle_id <> ?1 AND "
+      "cycle_id NOT IN (SELECT cycle_id FROM cap_checks)";
+  static const std::string kAdopted = "SELECT " + std::string{kRowColumns} +
+                                      " FROM actions WHERE cycle_id = ?1 AND state = 'held' "
+                                      "ORDER BY created_at_ms, id";
+  auto transaction = Transaction::begin(*impl_, kStep);
+  if (!transaction) return transaction.error();
+  auto adopted = impl_->change(kAdopt, kStep, cycle_id, to_ms(now), account_id);
+  if (!adopted) return adopted.error();
+  auto rows = impl_->rows(kAdopted, kStep, cycle_id);
+  if (!rows) return rows.error();
+  if (auto committed = transaction->commit(); !committed) return committed.error();
+  return rows;
+}
+
+LedgerResult<void> Ledger::hold_cycle(std::string_view cycle_id, std::string_view account_id,
+                                      api::Timestamp now) {
+  static constexpr std::string_view kSql =
+      "INSERT OR IGNORE INTO cap_checks (cycle_id, account_id, checked_at_ms) VALUES (?1, ?2, ?3)";
+  auto done = impl_->change(kSql, "record a cap check", cycle_id, account_id, to_ms(now));
+  if (!done) return done.error();
+  return {};
+}
+
 LedgerResult<std::size_t> Ledger::release_cycle(std::string_view cycle_id,
                                                 std::span<const std::string> keep_held_rules,
                                                 api::Timestamp now) {
   static constexpr std::string_view kStep = "release a cycle";
+  static constexpr std::string_view kChecked =
+      "INSERT OR IGNORE INTO cap_checks (cycle_id, account_id, checked_at_ms) "
+      "SELECT DISTINCT cycle_id, account_id, ?1 FROM actions WHERE cycle_id = ?2";
   static constexpr std::string_view kRelease =
       "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
       "WHERE cycle_id = ?2 AND state = 'held'";
@@ -777,6 +821,9 @@ LedgerResult<std::size_t> Ledger::release_cycle(std::string_view cycle_id,
     auto one = impl_->change(kKeep, kStep, to_ms(now), cycle_id, rule);
     if (!one) return one.error();
     kept += *one;
+  }
+  if (auto checked = impl_->change(kChecked, kStep, to_ms(now), cycle_id); !checked) {
+    return checked.error();
   }
   if (auto committed = transaction->commit(); !committed) return committed.error();
   return *released - kept;

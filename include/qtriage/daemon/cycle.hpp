@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ struct CycleSettings {
   double max_share_per_cycle = 0.5;        // ... as a share of the messages scanned
   int max_attempts = 5;                    // failed calls before an action is failed for good
   std::size_t max_detections_per_cycle = 2000;  // detections fetches a cycle may make
+  // Asked between pages and before each call: true once the daemon is
+  // stopping. The call under way finishes and is recorded; nothing new starts.
+  std::function<bool()> stop_requested;
 };
 
 struct CycleReport {
@@ -74,6 +78,7 @@ class CycleRunner {
  private:
   // Carries out every decided or sent action of the account, in batches.
   boost::asio::awaitable<void> carry_out(CycleReport& report, api::Timestamp now);
+  bool stop_requested() const { return settings_.stop_requested && settings_.stop_requested(); }
   // Writes back what a call did for each of its ids.
   void settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
               const std::string& detail);

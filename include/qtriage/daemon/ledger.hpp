@@ -245,11 +245,23 @@ class Ledger {
   LedgerResult<std::size_t> approve_rule(std::string_view rule, api::Timestamp now);
   // The daemon's own release of a cycle it recorded held (see cycle.hpp):
   // held -> decided for every row of the cycle except those of
-  // `keep_held_rules` (approve: required, or over their own cap), in one
-  // transaction. Returns how many rows were released.
+  // `keep_held_rules` (approve: required, or over their own cap), and the
+  // cycle noted as cap-checked, in one transaction. Returns how many rows
+  // were released.
   LedgerResult<std::size_t> release_cycle(std::string_view cycle_id,
                                           std::span<const std::string> keep_held_rules,
                                           api::Timestamp now);
+  // A cycle over a cap: every row stays held, and the cycle is noted as
+  // cap-checked, so only an approval releases them.
+  LedgerResult<void> hold_cycle(std::string_view cycle_id, std::string_view account_id,
+                                api::Timestamp now);
+  // Held rows of `account_id` from cycles that were cut off (a crash, a stop)
+  // before their caps were checked: they join cycle `cycle_id`, whose cap
+  // check then covers them. Without this they would wait for an approval no
+  // one knows to give. Returns the rows adopted (now of `cycle_id`).
+  LedgerResult<std::vector<ActionRow>> adopt_unchecked(std::string_view account_id,
+                                                       std::string_view cycle_id,
+                                                       api::Timestamp now);
   LedgerResult<std::size_t> approve_ids(std::span<const std::string> investigate_ids,
                                         api::Timestamp now);
 

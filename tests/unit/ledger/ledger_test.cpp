@@ -474,6 +474,33 @@ TEST_F(LedgerHeld, ApproveByIds) {
   EXPECT_EQ(state_of(ledger_, "a2", ActionKind::release), ActionState::decided);
 }
 
+TEST_F(LedgerHeld, ReleaseCycleKeepsTheRulesAskedAndChecksTheCycle) {
+  const std::vector<std::string> keep{"release-clean"};
+  EXPECT_EQ(ledger_.release_cycle("c1", keep, at(2000)).value(), 1u);  // a1 only
+  EXPECT_EQ(state_of(ledger_, "a1"), ActionState::decided);
+  EXPECT_EQ(state_of(ledger_, "a2", ActionKind::release), ActionState::held);
+  // c1 went through its caps: a later cycle does not take a2 over.
+  EXPECT_EQ(ids_of(ledger_.adopt_unchecked("acct-a", "c3", at(3000)).value()),
+            (std::vector<std::string>{"b1", "b2"}));
+  EXPECT_EQ(ledger_.find("a2", ActionKind::release).value()->cycle_id, "c1");
+}
+
+TEST_F(LedgerHeld, ACycleCutOffBeforeItsCapsIsAdoptedByTheNextOfItsAccount) {
+  // c1 tripped its cap (checked, held until approved); c2 was killed first.
+  ASSERT_TRUE(ledger_.hold_cycle("c1", "acct-a", at(1500)));
+  EXPECT_TRUE(ledger_.adopt_unchecked("acct-b", "c3", at(2000)).value().empty());
+  const auto adopted = ledger_.adopt_unchecked("acct-a", "c3", at(2000)).value();
+  EXPECT_EQ(ids_of(adopted), (std::vector<std::string>{"b1", "b2"}));
+  for (const auto& row : adopted) {
+    EXPECT_EQ(row.cycle_id, "c3");
+    EXPECT_EQ(row.state, ActionState::held);
+  }
+  // Adopted rows follow c3's cap check; c1's stay held.
+  EXPECT_EQ(ledger_.release_cycle("c3", {}, at(2001)).value(), 2u);
+  EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_TRUE(ledger_.adopt_unchecked("acct-a", "c4", at(3000)).value().empty());
+}
+
 // ---- reading -------------------------------------------------------------------------------
 
 TEST(LedgerRead, CountsByState) {

@@ -27,12 +27,19 @@ bool has_table(RawDb& raw, const std::string& name) {
 }
 
 // The shipped migrations plus steps a later build might add.
-std::array<Migration, 3> later_build() {
+std::array<Migration, 4> later_build() {
   const auto shipped = builtin_migrations();
-  EXPECT_EQ(shipped.size(), 1u) << "update these tests for the new migrations";
-  return {shipped[0],
-          Migration{2, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"},
-          Migration{3, "a column", "ALTER TABLE actions ADD COLUMN reviewer TEXT;"}};
+  EXPECT_EQ(shipped.size(), 2u) << "update these tests for the new migrations";
+  return {shipped[0], shipped[1],
+          Migration{3, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"},
+          Migration{4, "a column", "ALTER TABLE actions ADD COLUMN reviewer TEXT;"}};
+}
+
+// A file as the first release wrote it: schema version 1.
+LedgerOptions first_release() {
+  LedgerOptions options;
+  options.migrations = builtin_migrations().first(1);
+  return options;
 }
 
 api::Timestamp at(std::int64_t ms) { return api::Timestamp{std::chrono::milliseconds{ms}}; }
@@ -60,8 +67,19 @@ TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
-    auto ledger = Ledger::open(path).value();  // this build: version 1
+    auto ledger = Ledger::open(path, first_release()).value();
+    ASSERT_EQ(ledger.schema_version(), 1);
     ASSERT_TRUE(ledger.set_checkpoint("acct", at(1000), at(1000)));
+    DecisionRecord held;
+    held.investigate_id = "m1";
+    held.account_id = "acct";
+    held.kind = ActionKind::release;
+    held.action = "release";
+    held.rule = "r";
+    held.cycle_id = "c1";
+    held.state = ActionState::held;  // over a cap in version 1: waits for an approval
+    held.decided_at = at(1000);
+    ASSERT_TRUE(ledger.record_decisions(std::span(&held, 1)));
   }
   const auto migrations = later_build();
   LedgerOptions options;
@@ -69,15 +87,19 @@ TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
   {
     auto ledger = Ledger::open(path, options);
     ASSERT_TRUE(ledger) << ledger.error().to_string();
-    EXPECT_EQ(ledger->schema_version(), 3);
+    EXPECT_EQ(ledger->schema_version(), 4);
     EXPECT_EQ(ledger->checkpoint("acct").value(), at(1000));
+    // Migration 2 counts version 1's cycles as cap-checked: the held row
+    // still waits for its approval and is not taken into a new cycle.
+    EXPECT_TRUE(ledger->adopt_unchecked("acct", "c2", at(2000)).value().empty());
+    EXPECT_EQ(ledger->held().value().size(), 1u);
   }
   RawDb raw{path};
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
   EXPECT_TRUE(has_table(raw, "notes"));
   EXPECT_EQ(raw.text("SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'reviewer'"),
             "1");
-  // Opening again applies nothing (migration 2 would fail: the table exists).
+  // Opening again applies nothing (migration 3 would fail: the table exists).
   auto again = Ledger::open(path, options);
   EXPECT_TRUE(again) << again.error().to_string();
 }
@@ -85,19 +107,20 @@ TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
 TEST(LedgerMigration, AFailingMigrationRollsBackEveryStep) {
   TempDir dir;
   const std::string path = dir.file("state.db");
-  { ASSERT_TRUE(Ledger::open(path)); }
+  { ASSERT_TRUE(Ledger::open(path, first_release())); }
   auto migrations = later_build();
-  migrations[2].sql = "ALTER TABLE no_such_table ADD COLUMN x TEXT;";
+  migrations[3].sql = "ALTER TABLE no_such_table ADD COLUMN x TEXT;";
   LedgerOptions options;
   options.migrations = migrations;
   auto ledger = Ledger::open(path, options);
   ASSERT_FALSE(ledger);
-  EXPECT_NE(ledger.error().step.find("migrate to schema version 3 (a column)"), std::string::npos)
+  EXPECT_NE(ledger.error().step.find("migrate to schema version 4 (a column)"), std::string::npos)
       << ledger.error().to_string();
   EXPECT_NE(ledger.error().message.find("no_such_table"), std::string::npos);
   RawDb raw{path};
   EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
-  EXPECT_FALSE(has_table(raw, "notes"));  // migration 2 went back with 3
+  EXPECT_FALSE(has_table(raw, "notes"));       // migration 3 went back with 4
+  EXPECT_FALSE(has_table(raw, "cap_checks"));  // and so did 2
   // The shipped build still opens it.
   EXPECT_TRUE(Ledger::open(path));
 }
