@@ -137,9 +137,19 @@ asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call&
   // Named, not a temporary inside co_await: GCC 12 mishandles the lifetime of
   // temporaries with non-trivial destructors in a co_await expression.
   const HttpRequest request{call.method, call.target, call.body};
-  Result<HttpResponse> response = co_await http_.send(request, credentials_);
+  // A stale pooled connection makes the HTTP client send the request again:
+  // a request like any other for the metrics and the rate limit.
+  SteadyTime attempt_sent = sent;
+  const HttpClient::ResendHook before_resend =
+      [this, &call, &attempt_sent](const ApiError& stale) -> asio::awaitable<void> {
+    if (hooks_.on_response) hooks_.on_response(call.endpoint, 0, clock_.now() - attempt_sent);
+    if (hooks_.on_retry) hooks_.on_retry(call.endpoint, RetryEvent{0, stale, Duration::zero()});
+    co_await limiter_.acquire(call.priority);
+    attempt_sent = clock_.now();
+  };
+  Result<HttpResponse> response = co_await http_.send(request, credentials_, before_resend);
   if (hooks_.on_response) {
-    hooks_.on_response(call.endpoint, response ? response->status : 0, clock_.now() - sent);
+    hooks_.on_response(call.endpoint, response ? response->status : 0, clock_.now() - attempt_sent);
   }
   if (!response) co_return response;
 

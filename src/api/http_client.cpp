@@ -273,7 +273,8 @@ const Endpoint& HttpClient::endpoint() const { return impl_->endpoint; }
 std::uint64_t HttpClient::connections_opened() const { return impl_->opened; }
 
 asio::awaitable<Result<HttpResponse>> HttpClient::send(const HttpRequest& request,
-                                                       const Credentials& credentials) {
+                                                       const Credentials& credentials,
+                                                       const ResendHook& before_resend) {
   Impl& impl = *impl_;
   http::request<http::string_body> message{request.method, request.target, 11};
   const bool default_port = impl.endpoint.port == (impl.endpoint.tls ? 443 : 80);
@@ -308,6 +309,13 @@ asio::awaitable<Result<HttpResponse>> HttpClient::send(const HttpRequest& reques
       if (reused && exchanged.stale) {
         // The other idle connections are as old: drop them, try a fresh one.
         impl.idle.clear();
+        if (before_resend) {
+          const ApiError stale = transport_error(
+              std::string(http::to_string(request.method)) + " " + impl.endpoint.origin() +
+                  " on a pooled connection",
+              exchanged.ec);
+          co_await before_resend(stale);
+        }
         continue;
       }
       if (exchanged.ec == http::error::body_limit) {

@@ -7,6 +7,7 @@
 #include "qtriage/rules/rule_loader.hpp"
 #include "qtriage/sim/sim_server.hpp"
 
+#include "../support/expected_actions.hpp"
 #include "../support/run_coroutine.hpp"
 
 #include <gtest/gtest.h>
@@ -26,18 +27,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 const SystemTime kSimNow = SystemTime{} + std::chrono::seconds(1'790'000'000);
-
-const char* const kRules = R"yaml(
-- rule: purge-delivered-malicious
-  condition: disposition in (MALICIOUS, MALICIOUS-BEC) and not quarantined
-  action: move RecoverableItemsPurges
-- rule: release-bulk
-  condition: quarantined and disposition = BULK
-  action: release
-- rule: reclassify-spoof
-  condition: quarantined and disposition = SPOOF
-  action: reclassify NONE
-)yaml";
 
 struct Harness {
   sim::SimServer sim;
@@ -108,45 +97,9 @@ struct Harness {
   }
 };
 
-std::string text(const json::value& value) {
-  return value.is_string() ? std::string(value.as_string()) : std::string();
-}
-
-// What kRules implies for the sim's mailbox, from the sim's own JSON.
-struct Expected {
-  std::set<std::string> moved, released, reclassified;
-};
-Expected expected_of(const sim::SimServer& sim) {
-  Expected expected;
-  for (const auto& message : sim.mailbox()) {
-    const auto& m = message.as_object();
-    const std::string id = text(m.at("id"));
-    const std::string disposition = text(m.at("final_disposition"));
-    const auto* quarantined = m.if_contains("is_quarantined");
-    if (!quarantined || !quarantined->is_bool()) continue;
-    const bool q = quarantined->as_bool();
-    const auto* operations = m.if_contains("post_delivery_operations");
-    auto done = [&](std::string_view operation) {
-      if (!operations || !operations->is_array()) return false;
-      for (const auto& op : operations->as_array()) {
-        if (text(op) == operation) return true;
-      }
-      return false;
-    };
-    if ((disposition == "MALICIOUS" || disposition == "MALICIOUS-BEC") && !q && !done("MOVE")) {
-      expected.moved.insert(id);
-    } else if (disposition == "BULK" && q && !done("QUARANTINE_RELEASE")) {
-      expected.released.insert(id);
-    } else if (disposition == "SPOOF" && q) {
-      expected.reclassified.insert(id);
-    }
-  }
-  return expected;
-}
-
 TEST(CycleAgainstSim, DryRunSendsNoMutatingCallAndRecordsWouldDo) {
   Harness h(3000);
-  const auto report = h.cycle(kRules, /*dry_run=*/true);
+  const auto report = h.cycle(testing::kActingRules, /*dry_run=*/true);
   EXPECT_TRUE(report.ok) << summary_line(report);
   EXPECT_GT(report.scanned, 0u);
   EXPECT_GT(report.acted, 0u);
@@ -164,10 +117,10 @@ TEST(CycleAgainstSim, DryRunSendsNoMutatingCallAndRecordsWouldDo) {
 
 TEST(CycleAgainstSim, EnforceCarriesOutExactlyWhatTheRulesImplyOnce) {
   Harness h(3000);
-  const Expected expected = expected_of(h.sim);
+  const testing::ExpectedActions expected = testing::expected_actions(h.sim.mailbox());
   ASSERT_FALSE(expected.moved.empty());
   ASSERT_FALSE(expected.released.empty());
-  const auto report = h.cycle(kRules, /*dry_run=*/false);
+  const auto report = h.cycle(testing::kActingRules, /*dry_run=*/false);
   EXPECT_TRUE(report.ok) << summary_line(report);
   EXPECT_EQ(report.failed, 0u) << summary_line(report);
 
@@ -190,7 +143,7 @@ TEST(CycleAgainstSim, EnforceCarriesOutExactlyWhatTheRulesImplyOnce) {
 
   // A second cycle finds everything known and calls nothing.
   const std::size_t calls_before = h.mutating_calls();
-  const auto again = h.cycle(kRules, false);
+  const auto again = h.cycle(testing::kActingRules, false);
   EXPECT_TRUE(again.ok) << summary_line(again);
   EXPECT_EQ(h.mutating_calls(), calls_before);
   EXPECT_EQ(again.acted, 0u);

@@ -3,14 +3,11 @@
 // out its decisions, serves /readyz and /metrics, and exits 0 on SIGTERM.
 
 #include "../support/child_process.hpp"
+#include "../support/loopback_http.hpp"
 #include "../support/running_sim.hpp"
 
 #include <gtest/gtest.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 #include <csignal>
@@ -20,8 +17,6 @@
 namespace qtriage {
 namespace {
 
-namespace asio = boost::asio;
-namespace http = boost::beast::http;
 namespace fs = std::filesystem;
 using testing::ChildProcess;
 using testing::RunningSim;
@@ -38,30 +33,14 @@ const char* const kRules = R"yaml(
   action: release
 )yaml";
 
-// GET http://127.0.0.1:port/target; status and body ({0, ""} when nothing answers).
 std::pair<int, std::string> get(const std::string& origin, const std::string& target) {
-  const auto colon = origin.rfind(':');
-  const auto port = static_cast<unsigned short>(std::stoi(origin.substr(colon + 1)));
-  try {
-    asio::io_context io;
-    asio::ip::tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
-    http::request<http::empty_body> request{http::verb::get, target, 11};
-    request.set(http::field::host, "127.0.0.1");
-    http::write(socket, request);
-    boost::beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(socket, buffer, response);
-    return {response.result_int(), response.body()};
-  } catch (const std::exception&) {
-    return {0, ""};
-  }
+  const auto answer = testing::http_get(origin, target);
+  return {answer.status, answer.body};
 }
 
 // The sim's count of moves and releases it carried out.
 std::int64_t applied(const RunningSim& sim) {
-  const std::string origin = sim.base_url.substr(0, sim.base_url.find("/client/v4"));
-  const auto [status, body] = get(origin.substr(origin.find("//") + 2), "/__admin/counters");
+  const auto [status, body] = get(sim.base_url, "/__admin/counters");
   if (status != 200) return -1;
   const boost::json::value parsed = boost::json::parse(body);
   const auto& counters = parsed.at("applied");

@@ -83,19 +83,25 @@ class ChildProcess {
   // killed by a signal or ran past `limit` (then it is stopped).
   int wait_exit(std::chrono::seconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
-    while (pid_ > 0 && std::chrono::steady_clock::now() < until) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    while (running() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    stop();
-    return -1;
+    if (running()) {
+      stop();
+      return -1;
+    }
+    return exit_code_;
   }
 
-  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  // Reaps the process when it has ended, keeping its exit code.
+  bool running() {
+    int status = 0;
+    if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    return pid_ > 0;
+  }
 
   std::string output() const {
     std::ifstream in(log_);
@@ -105,7 +111,7 @@ class ChildProcess {
   }
 
   // Waits until `text` shows in the output (or the process dies, or time runs out).
-  bool wait_for_output(const std::string& text, std::chrono::seconds limit) const {
+  bool wait_for_output(const std::string& text, std::chrono::seconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {
       if (output().find(text) != std::string::npos) return true;
@@ -121,6 +127,7 @@ class ChildProcess {
     return n;
   }
   pid_t pid_ = -1;
+  int exit_code_ = -1;  // -1: killed by a signal (or not ended yet)
   std::filesystem::path log_;
 };
 

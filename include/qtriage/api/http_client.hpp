@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,11 +67,19 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
+  // Awaited before a request goes out again on a fresh connection because
+  // the pooled one it first took had gone stale: the caller counts the
+  // repeat and takes a rate-limit token for it.
+  using ResendHook = std::function<asio::awaitable<void>(const ApiError& stale)>;
+
   // Sends one request with the credentials' headers and reads the answer.
   // Any answer, whatever its status, is a value; only a failure to get one
-  // (transport, timeout, size cap, cancellation) is an error.
+  // (transport, timeout, size cap, cancellation) is an error. A pooled
+  // connection that fails at once (closed while idle) is replaced and the
+  // request sent again, once, after `before_resend`.
   asio::awaitable<Result<HttpResponse>> send(const HttpRequest& request,
-                                             const Credentials& credentials);
+                                             const Credentials& credentials,
+                                             const ResendHook& before_resend = {});
 
   const Endpoint& endpoint() const;
   // Connections opened so far (to check keep-alive reuse).

@@ -54,7 +54,7 @@ class BackoffPolicy {
 
 // Told about each retry, for metrics and logs.
 struct RetryEvent {
-  int failed_attempt;
+  int failed_attempt;  // 0: a stale pooled connection, resent at once within the attempt
   const ApiError& error;
   Duration delay;
 };
