@@ -50,6 +50,9 @@ std::string summary_line(const CycleReport& report) {
                      std::to_string(report.calls) + " calls, " + std::to_string(report.done) +
                      " done, " + std::to_string(report.failed) + " failed";
   if (report.cap_tripped) line += "; BLAST-RADIUS CAP TRIPPED: nothing carried out";
+  if (report.detections_budget_spent && report.error.empty()) {
+    return line + "; the detections budget is spent: the rest of the window is searched next cycle";
+  }
   line += report.ok ? "; ok" : "; NOT OK: " + report.error;
   return line;
 }
@@ -108,6 +111,10 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   auto stream = client_.search(query);
   rules::EvaluationContext context;
   bool complete = true;  // every message of the window decided and recorded
+  // Once the detections budget is spent, the page under way is finished
+  // and the search stops: the next cycle searches again from the checkpoint,
+  // so every page read past this point would be read twice.
+  bool budget_spent = false;
 
   for (;;) {
     if (stop_requested()) {
@@ -161,10 +168,8 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       auto decision = rules->decide(facts, context);
       if (decision.verdict == rules::Verdict::needs_detections) {
         if (report.detections_fetched >= settings_.max_detections_per_cycle) {
-          fail("the detections budget of the cycle (" +
-               std::to_string(settings_.max_detections_per_cycle) +
-               ") is spent; the rest of the window waits for the next cycle");
           complete = false;
+          budget_spent = report.detections_budget_spent = true;
           continue;
         }
         // Named first: GCC 12 mishandles temporaries inside a co_await expression.
@@ -186,6 +191,22 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       if (decision.verdict == rules::Verdict::no_match) {
         ++report.unmatched;
         if (metrics_) metrics_->decision("", "none", "no_match", mode_text);
+        if (facts.detections_fetched) {
+          // Deciding it cost a detections call: the ledger keeps the answer,
+          // so that the overlap of the next window (or a cycle resumed after
+          // a spent budget) does not pay for it again.
+          DecisionRecord record;
+          record.investigate_id = message.id;
+          record.postfix_id = message.postfix_id;
+          record.account_id = account;
+          record.kind = ActionKind::ignore;
+          record.action = "none";
+          record.rule_set_version = rules->version();
+          record.cycle_id = report.cycle_id;
+          record.state = ActionState::skipped;
+          record.decided_at = now;
+          records.push_back(std::move(record));
+        }
         continue;
       }
       const rules::CompiledRule& rule = *decision.rule;
@@ -256,6 +277,7 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       complete = false;
       break;
     }
+    if (budget_spent) break;
   }
 
   // The blast-radius caps, on what this cycle decided.

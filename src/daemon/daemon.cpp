@@ -155,8 +155,11 @@ class Daemon {
     CycleReport report = co_await std::move(run);
     account.running = false;
     account.last = report;
-    if (report.ok) account.last_ok = clock_.now();
+    // A cycle cut short by its detections budget made progress: healthy.
+    const bool progressed = report.ok || (report.detections_budget_spent && report.error.empty());
+    if (progressed) account.last_ok = clock_.now();
     if (report.ok) spdlog::info("{}", summary_line(report));
+    else if (progressed) spdlog::warn("{}", summary_line(report));
     else spdlog::error("{}", summary_line(report));
     co_return report;
   }
@@ -170,7 +173,7 @@ class Daemon {
             auto run = cycle(i);
             const CycleReport report = co_await std::move(run);
             std::printf("%s\n", summary_line(report).c_str());
-            all_ok = all_ok && report.ok;
+            all_ok = all_ok && (report.ok || (report.detections_budget_spent && report.error.empty()));
           }
         },
         [](std::exception_ptr error) {

@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <set>
 
@@ -72,7 +73,8 @@ struct Harness {
     return sim_options;
   }
 
-  CycleReport cycle(const char* rules_yaml, bool dry_run, std::int64_t max_per_cycle = 5000) {
+  CycleReport cycle(const char* rules_yaml, bool dry_run, std::int64_t max_per_cycle = 5000,
+                    const std::function<void(CycleSettings&)>& tweak = {}) {
     const auto loaded = rules::load_rule_texts({{"rules.yaml", rules_yaml}});
     if (!loaded.ok()) throw std::runtime_error(loaded.formatted_errors().front());
     CycleSettings settings;
@@ -81,8 +83,15 @@ struct Harness {
     settings.first_lookback = 72h;
     settings.max_per_cycle = max_per_cycle;
     settings.max_share_per_cycle = 1.0;
+    if (tweak) tweak(settings);
     CycleRunner runner(*client, *ledger, *audit, clock, settings);
     return testing::run_coroutine(io, runner.run(loaded.rule_set));
+  }
+
+  std::size_t calls_to(std::string_view endpoint) const {
+    std::size_t count = 0;
+    for (const auto& call : sim.calls()) count += call.endpoint == endpoint ? 1 : 0;
+    return count;
   }
 
   std::size_t mutating_calls() const {
@@ -168,6 +177,50 @@ TEST(CycleAgainstSim, ARuleThatMatchesEverythingTripsTheCapUntilApproved) {
   const auto next = h.cycle(everything, false, 50);
   EXPECT_EQ(next.done, report.acted) << summary_line(next);
   EXPECT_GT(h.mutating_calls(), 0u);
+}
+
+TEST(CycleAgainstSim, ASpentDetectionsBudgetStopsTheSearchAndLaterCyclesGoOn) {
+  Harness h(3000);
+  const char* links = R"yaml(
+- rule: junk-suspicious-with-bad-links
+  condition: disposition = SUSPICIOUS and not quarantined and any(links, _.domain = login-example.net)
+  action: move JunkEmail
+)yaml";
+  std::size_t needing = 0;  // messages the rule must read detections for
+  for (const auto& message : h.sim.mailbox()) {
+    const auto& m = message.as_object();
+    const auto* quarantined = m.if_contains("is_quarantined");
+    needing += testing::json_text(m.at("final_disposition")) == "SUSPICIOUS" && quarantined &&
+               quarantined->is_bool() && !quarantined->as_bool();
+  }
+  ASSERT_GT(needing, 40u);
+  const auto small_budget = [](CycleSettings& settings) {
+    settings.per_page = 100;
+    settings.max_detections_per_cycle = 20;
+  };
+
+  const auto first = h.cycle(links, false, 5000, small_budget);
+  EXPECT_TRUE(first.detections_budget_spent) << summary_line(first);
+  EXPECT_FALSE(first.ok);
+  EXPECT_TRUE(first.error.empty()) << first.error;
+  EXPECT_EQ(first.detections_fetched, 20u);
+  EXPECT_FALSE(h.ledger->checkpoint(h.sim.account_id()).value());  // the window is not whole
+  // The search stopped with the page where the budget ran out.
+  const std::size_t pages_first = h.calls_to("search");
+  EXPECT_EQ(pages_first, first.pages);
+
+  // Later cycles pay for each message's detections once, and finish.
+  std::size_t fetched = first.detections_fetched;
+  CycleReport last = first;
+  for (int i = 0; i < 100 && !last.ok; ++i) {
+    last = h.cycle(links, false, 5000, small_budget);
+    EXPECT_TRUE(last.error.empty()) << summary_line(last);
+    fetched += last.detections_fetched;
+  }
+  EXPECT_TRUE(last.ok) << summary_line(last);
+  EXPECT_EQ(fetched, needing);
+  EXPECT_EQ(h.calls_to("detections"), needing);
+  EXPECT_TRUE(h.ledger->checkpoint(h.sim.account_id()).value());
 }
 
 }  // namespace

@@ -61,6 +61,9 @@ struct CycleReport {
   std::size_t calls = 0;           // mutating calls made
   std::size_t done = 0, failed = 0;  // per (id, action), this cycle's calls
   bool cap_tripped = false;
+  // The cycle fetched max_detections_per_cycle detections and stopped
+  // searching: progress, not a failure; the checkpoint stays for the rest.
+  bool detections_budget_spent = false;
   bool ok = false;                 // the window was searched and recorded whole: checkpoint moved
   std::string error;               // why not ok
 };
