@@ -30,10 +30,6 @@ ActionKind ledger_kind(rules::ActionKind kind) {
 // messages is no blast.
 constexpr std::int64_t kShareCapFloor = 20;
 
-// What the cycle keeps of an action it decided, to release or hold it.
-struct Decided {
-  std::string id, postfix_id, rule, action;
-};
 
 }  // namespace
 
@@ -50,8 +46,9 @@ std::string summary_line(const CycleReport& report) {
                      std::to_string(report.calls) + " calls, " + std::to_string(report.done) +
                      " done, " + std::to_string(report.failed) + " failed";
   if (report.cap_tripped) line += "; BLAST-RADIUS CAP TRIPPED: nothing carried out";
-  if (report.detections_budget_spent && report.error.empty()) {
-    return line + "; the detections budget is spent: the rest of the window is searched next cycle";
+  if (report.deferred > 0) {
+    line += "; " + std::to_string(report.deferred) +
+            " messages deferred to the next cycles (detections budget)";
   }
   line += report.ok ? "; ok" : "; NOT OK: " + report.error;
   return line;
@@ -80,8 +77,7 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   }
   report.window_start = *checkpoint ? **checkpoint - settings_.overlap : now - settings_.first_lookback;
   report.window_end = now;
-  const AuditMode daemon_mode = settings_.dry_run ? AuditMode::audit : AuditMode::enforce;
-  std::vector<Decided> decided;  // enforce-mode actions of this cycle, recorded held
+  std::vector<CycleState::Decided> decided;  // enforce-mode actions of this cycle, recorded held
   std::map<std::string, std::int64_t> per_rule;
 
   // Actions an earlier cycle recorded held and never took through the caps
@@ -101,7 +97,46 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
                  report.cycle_id, adopted->size());
   }
 
-  // 2-4. Search, decide, record, page by page.
+  // 2. Messages an earlier cycle deferred (its detections budget was spent)
+  // are decided first, within this cycle's budget.
+  CycleState cycle{report, rules, {}, std::move(decided), std::move(per_rule), now, {}, true};
+  auto waiting = ledger_.deferred(account, settings_.max_detections_per_cycle);
+  if (!waiting) {
+    fail("ledger: " + waiting.error().to_string());
+    co_return report;
+  }
+  if (!waiting->empty()) {
+    std::vector<api::Message> messages;
+    for (const auto& row : *waiting) {
+      boost::system::error_code parse_error;
+      const auto value = boost::json::parse(row.message_json, parse_error);
+      auto message = parse_error ? api::Result<api::Message>(api::ApiError{})
+                                 : api::decode_message(value);
+      if (!message) {
+        spdlog::error("cycle {}: the deferred message {} in the ledger does not decode ({}); "
+                      "it is dropped and left to people",
+                      report.cycle_id, row.investigate_id,
+                      parse_error ? parse_error.message() : message.error().to_string());
+        cycle.settled.push_back(row.investigate_id);
+        continue;
+      }
+      messages.push_back(std::move(*message));
+    }
+    const std::size_t before = report.deferred;
+    auto decide = decide_page(cycle, messages, /*from_deferred=*/true);
+    const bool recorded = co_await std::move(decide);
+    report.deferred = before;  // still deferred: counted by deferred_count below
+    if (recorded) {
+      if (auto dropped = ledger_.drop_deferred(cycle.settled); !dropped) {
+        fail("ledger: " + dropped.error().to_string());
+      }
+    }
+    cycle.settled.clear();
+  }
+
+  // 3-4. Search, decide, record, page by page. A message past the
+  // detections budget is deferred: the window is still recorded whole and
+  // the checkpoint moves, so no page is read twice.
   api::SearchQuery query;
   query.start = report.window_start;
   query.end = report.window_end;
@@ -109,12 +144,7 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   query.detections_only = settings_.detections_only;
   query.filters = settings_.filters;
   auto stream = client_.search(query);
-  rules::EvaluationContext context;
-  bool complete = true;  // every message of the window decided and recorded
-  // Once the detections budget is spent, the page under way is finished
-  // and the search stops: the next cycle searches again from the checkpoint,
-  // so every page read past this point would be read twice.
-  bool budget_spent = false;
+  bool complete = report.error.empty();  // every message of the window decided and recorded
 
   for (;;) {
     if (stop_requested()) {
@@ -137,147 +167,18 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       spdlog::error("cycle {}: a message of page {} does not decode and cannot be decided: {}",
                     report.cycle_id, report.pages, rejected.reason);
     }
-
-    std::vector<std::string> ids;
-    for (const auto& message : messages.messages) ids.push_back(message.id);
-    auto known_ids = ledger_.already_decided(ids);
-    if (!known_ids) {
-      fail("ledger: " + known_ids.error().to_string());
+    auto decide = decide_page(cycle, messages.messages, /*from_deferred=*/false);
+    if (!co_await std::move(decide)) {
       complete = false;
       break;
     }
-    const std::set<std::string> known(known_ids->begin(), known_ids->end());
-
-    struct Entry {
-      const api::Message* message;
-      rules::Decision decision;
-      DecisionState state;
-      AuditMode mode;
-    };
-    std::vector<Entry> entries;
-    std::vector<DecisionRecord> records;
-    std::vector<std::unique_ptr<api::Detections>> fetched;  // live until the page is recorded
-    for (const auto& message : messages.messages) {
-      if (known.count(message.id)) {
-        ++report.already_known;
-        continue;
-      }
-      rules::MessageFacts facts;
-      facts.message = &message;
-      facts.now = now;
-      auto decision = rules->decide(facts, context);
-      if (decision.verdict == rules::Verdict::needs_detections) {
-        if (report.detections_fetched >= settings_.max_detections_per_cycle) {
-          complete = false;
-          budget_spent = report.detections_budget_spent = true;
-          continue;
-        }
-        // Named first: GCC 12 mishandles temporaries inside a co_await expression.
-        auto fetch = client_.get_detections(message.id);
-        auto detections = co_await std::move(fetch);
-        ++report.detections_fetched;
-        if (!detections) {
-          fail("detections of " + message.id + ": " + detections.error().to_string());
-          complete = false;
-          continue;
-        }
-        fetched.push_back(std::make_unique<api::Detections>(std::move(*detections)));
-        facts.detections = fetched.back().get();
-        facts.detections_fetched = true;
-        decision = rules->decide(facts, context);
-      }
-      const AuditMode mode = effective_mode(daemon_mode, decision);
-      const std::string mode_text(to_string(mode));
-      if (decision.verdict == rules::Verdict::no_match) {
-        ++report.unmatched;
-        if (metrics_) metrics_->decision("", "none", "no_match", mode_text);
-        if (facts.detections_fetched) {
-          // Deciding it cost a detections call: the ledger keeps the answer,
-          // so that the overlap of the next window (or a cycle resumed after
-          // a spent budget) does not pay for it again.
-          DecisionRecord record;
-          record.investigate_id = message.id;
-          record.postfix_id = message.postfix_id;
-          record.account_id = account;
-          record.kind = ActionKind::ignore;
-          record.action = "none";
-          record.rule_set_version = rules->version();
-          record.cycle_id = report.cycle_id;
-          record.state = ActionState::skipped;
-          record.decided_at = now;
-          records.push_back(std::move(record));
-        }
-        continue;
-      }
-      const rules::CompiledRule& rule = *decision.rule;
-      const std::string action = rules::to_string(rule.action);
-      DecisionState state = DecisionState::decided;
-      switch (decision.verdict) {
-        case rules::Verdict::ignore:
-          ++report.ignored;
-          state = DecisionState::skipped;
-          break;
-        case rules::Verdict::skip:
-          ++report.skipped;
-          state = DecisionState::skipped;
-          break;
-        default:
-          ++report.acted;
-          if (mode == AuditMode::audit) {
-            state = DecisionState::would_do;
-          } else {
-            state = DecisionState::held;  // until the caps are checked
-            decided.push_back({message.id, message.postfix_id, rule.name, action});
-            ++per_rule[rule.name];
-          }
-          break;
-      }
-      if (metrics_) {
-        metrics_->decision(rule.name, action, std::string(rules::to_string(decision.verdict)),
-                           mode_text);
-      }
-      DecisionRecord record;
-      record.investigate_id = message.id;
-      record.postfix_id = message.postfix_id;
-      record.account_id = account;
-      record.kind = ledger_kind(rule.action.kind);
-      record.action = action;
-      record.rule = rule.name;
-      record.rule_set_version = rules->version();
-      record.cycle_id = report.cycle_id;
-      record.state = state == DecisionState::held       ? ActionState::held
-                     : state == DecisionState::would_do ? ActionState::would_do
-                                                        : ActionState::skipped;
-      record.decided_at = now;
-      records.push_back(std::move(record));
-      entries.push_back({&message, std::move(decision), state, mode});
-    }
-
-    // Write-ahead: the audit log and then the ledger hold every decision of
-    // the page before anything is carried out. The log goes first: a crash
-    // in between decides those messages again (a repeated line), where the
-    // other order would leave decisions with no line at all.
-    bool logged = true;
-    for (const auto& entry : entries) {
-      const DecisionEntry audit_entry{now,        report.cycle_id, account,    *entry.message,
-                                      entry.decision, *rules,        entry.mode, entry.state};
-      if (auto written = audit_.write_decision(audit_entry); !written) {
-        fail("audit log: " + written.error().message);
-        logged = false;
-      }
-    }
-    if (auto flushed = audit_.flush(); !flushed || !logged) {
-      if (!flushed) fail("audit log: " + flushed.error().message);
-      complete = false;
-      break;
-    }
-    auto recorded = ledger_.record_decisions(records);
-    if (!recorded) {
-      fail("ledger: " + recorded.error().to_string());
-      complete = false;
-      break;
-    }
-    if (budget_spent) break;
+    cycle.settled.clear();
+  }
+  complete = complete && cycle.complete;
+  decided = std::move(cycle.decided);
+  per_rule = std::move(cycle.per_rule);
+  if (auto waiting_now = ledger_.deferred_count(account); waiting_now) {
+    report.deferred = static_cast<std::size_t>(*waiting_now);
   }
 
   // The blast-radius caps, on what this cycle decided.
@@ -361,6 +262,172 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
     metrics_->cycle_finished(account, clock_.now() - started, report.ok, clock_.wall_now());
   }
   co_return report;
+}
+
+asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
+                                               std::span<const api::Message> messages,
+                                               bool from_deferred) {
+  CycleReport& report = cycle.report;
+  const rules::RuleSet* rules = cycle.rules.get();
+  rules::EvaluationContext& context = cycle.context;
+  const api::Timestamp now = cycle.now;
+  const std::string& account = settings_.account_id;
+  const AuditMode daemon_mode = settings_.dry_run ? AuditMode::audit : AuditMode::enforce;
+  auto fail = [&report](std::string why) {
+    if (report.error.empty()) report.error = std::move(why);
+  };
+  std::vector<std::string> ids;
+  for (const auto& message : messages) ids.push_back(message.id);
+  auto known_ids = from_deferred ? ledger_.already_decided(ids) : ledger_.already_seen(ids);
+  if (!known_ids) {
+    fail("ledger: " + known_ids.error().to_string());
+    co_return false;
+  }
+  const std::set<std::string> known(known_ids->begin(), known_ids->end());
+
+  struct Entry {
+    const api::Message* message;
+    rules::Decision decision;
+    DecisionState state;
+    AuditMode mode;
+  };
+  std::vector<Entry> entries;
+  std::vector<DecisionRecord> records;
+  std::vector<std::unique_ptr<api::Detections>> fetched;  // live until the page is recorded
+  std::vector<DeferredMessage> to_defer;
+  for (const auto& message : messages) {
+    if (known.count(message.id)) {
+      if (!from_deferred) ++report.already_known;
+      // A deferred message already decided: a crash came between its
+      // record and its drop.
+      if (from_deferred) cycle.settled.push_back(message.id);
+      continue;
+    }
+    rules::MessageFacts facts;
+    facts.message = &message;
+    facts.now = now;
+    auto decision = rules->decide(facts, context);
+    if (decision.verdict == rules::Verdict::needs_detections) {
+      if (report.detections_fetched >= settings_.max_detections_per_cycle) {
+        // Kept for a later cycle: the window stays recorded whole.
+        report.detections_budget_spent = true;
+        ++report.deferred;
+        if (!from_deferred) {
+          to_defer.push_back({message.id, account, report.cycle_id,
+                              boost::json::serialize(api::encode_message(message))});
+        }
+        continue;
+      }
+      // Named first: GCC 12 mishandles temporaries inside a co_await expression.
+      auto fetch = client_.get_detections(message.id);
+      auto detections = co_await std::move(fetch);
+      ++report.detections_fetched;
+      if (!detections) {
+        fail("detections of " + message.id + ": " + detections.error().to_string());
+        cycle.complete = false;
+        continue;
+      }
+      fetched.push_back(std::make_unique<api::Detections>(std::move(*detections)));
+      facts.detections = fetched.back().get();
+      facts.detections_fetched = true;
+      decision = rules->decide(facts, context);
+    }
+    const AuditMode mode = effective_mode(daemon_mode, decision);
+    const std::string mode_text(to_string(mode));
+    if (decision.verdict == rules::Verdict::no_match) {
+      ++report.unmatched;
+      if (metrics_) metrics_->decision("", "none", "no_match", mode_text);
+      if (facts.detections_fetched) {
+        // Deciding it cost a detections call: the ledger keeps the answer,
+        // so that the overlap of the next window (or a cycle resumed after
+        // a spent budget) does not pay for it again.
+        DecisionRecord record;
+        record.investigate_id = message.id;
+        record.postfix_id = message.postfix_id;
+        record.account_id = account;
+        record.kind = ActionKind::ignore;
+        record.action = "none";
+        record.rule_set_version = rules->version();
+        record.cycle_id = report.cycle_id;
+        record.state = ActionState::skipped;
+        record.decided_at = now;
+        records.push_back(std::move(record));
+      }
+      continue;
+    }
+    const rules::CompiledRule& rule = *decision.rule;
+    const std::string action = rules::to_string(rule.action);
+    DecisionState state = DecisionState::decided;
+    switch (decision.verdict) {
+      case rules::Verdict::ignore:
+        ++report.ignored;
+        state = DecisionState::skipped;
+        break;
+      case rules::Verdict::skip:
+        ++report.skipped;
+        state = DecisionState::skipped;
+        break;
+      default:
+        ++report.acted;
+        if (mode == AuditMode::audit) {
+          state = DecisionState::would_do;
+        } else {
+          state = DecisionState::held;  // until the caps are checked
+          cycle.decided.push_back({message.id, message.postfix_id, rule.name, action});
+          ++cycle.per_rule[rule.name];
+        }
+        break;
+    }
+    if (metrics_) {
+      metrics_->decision(rule.name, action, std::string(rules::to_string(decision.verdict)),
+                         mode_text);
+    }
+    DecisionRecord record;
+    record.investigate_id = message.id;
+    record.postfix_id = message.postfix_id;
+    record.account_id = account;
+    record.kind = ledger_kind(rule.action.kind);
+    record.action = action;
+    record.rule = rule.name;
+    record.rule_set_version = rules->version();
+    record.cycle_id = report.cycle_id;
+    record.state = state == DecisionState::held       ? ActionState::held
+                   : state == DecisionState::would_do ? ActionState::would_do
+                                                      : ActionState::skipped;
+    record.decided_at = now;
+    records.push_back(std::move(record));
+    entries.push_back({&message, std::move(decision), state, mode});
+  }
+
+  // Write-ahead: the audit log and then the ledger hold every decision of
+  // the page before anything is carried out. The log goes first: a crash
+  // in between decides those messages again (a repeated line), where the
+  // other order would leave decisions with no line at all.
+  bool logged = true;
+  for (const auto& entry : entries) {
+    const DecisionEntry audit_entry{now,        report.cycle_id, account,    *entry.message,
+                                    entry.decision, *rules,        entry.mode, entry.state};
+    if (auto written = audit_.write_decision(audit_entry); !written) {
+      fail("audit log: " + written.error().message);
+      logged = false;
+    }
+  }
+  if (auto flushed = audit_.flush(); !flushed || !logged) {
+    if (!flushed) fail("audit log: " + flushed.error().message);
+    co_return false;
+  }
+  auto recorded = ledger_.record_decisions(records);
+  if (!recorded) {
+    fail("ledger: " + recorded.error().to_string());
+    co_return false;
+  }
+  for (const auto& record : records) cycle.settled.push_back(record.investigate_id);
+  if (auto kept = ledger_.defer(to_defer, now); !kept) {
+    fail("ledger: " + kept.error().to_string());
+    co_return false;
+  }
+  co_return true;
+
 }
 
 void CycleRunner::settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,

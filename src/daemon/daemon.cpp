@@ -155,11 +155,8 @@ class Daemon {
     CycleReport report = co_await std::move(run);
     account.running = false;
     account.last = report;
-    // A cycle cut short by its detections budget made progress: healthy.
-    const bool progressed = report.ok || (report.detections_budget_spent && report.error.empty());
-    if (progressed) account.last_ok = clock_.now();
+    if (report.ok) account.last_ok = clock_.now();
     if (report.ok) spdlog::info("{}", summary_line(report));
-    else if (progressed) spdlog::warn("{}", summary_line(report));
     else spdlog::error("{}", summary_line(report));
     co_return report;
   }
@@ -173,7 +170,7 @@ class Daemon {
             auto run = cycle(i);
             const CycleReport report = co_await std::move(run);
             std::printf("%s\n", summary_line(report).c_str());
-            all_ok = all_ok && (report.ok || (report.detections_budget_spent && report.error.empty()));
+            all_ok = all_ok && report.ok;
           }
         },
         [](std::exception_ptr error) {
@@ -254,8 +251,10 @@ class Daemon {
     auto& timer = *timers_[index];
     while (!stopping_) {
       auto run = cycle(index);
-      co_await std::move(run);
+      const CycleReport report = co_await std::move(run);
       if (stopping_) break;
+      // Deferred messages wait: the next cycle starts now, and uses the budget.
+      if (report.ok && report.deferred > 0) continue;
       timer.expires_after(cast<std::chrono::steady_clock::duration>(config_.poll.interval));
       boost::system::error_code ignored;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));

@@ -65,6 +65,17 @@ CREATE TABLE cap_checks (
 INSERT INTO cap_checks (cycle_id, account_id, checked_at_ms)
   SELECT DISTINCT cycle_id, account_id, 0 FROM actions;
 )sql"},
+    Migration{3, "deferred messages: searched, not yet decided (the detections budget was spent)",
+              R"sql(
+CREATE TABLE deferred (
+  investigate_id TEXT    NOT NULL PRIMARY KEY CHECK (investigate_id <> ''),
+  account_id     TEXT    NOT NULL,
+  cycle_id       TEXT    NOT NULL,
+  message        TEXT    NOT NULL,   -- the search result, as encode_message wrote it
+  deferred_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX deferred_by_account ON deferred (account_id, deferred_at_ms, investigate_id);
+)sql"},
 };
 
 std::int64_t to_ms(api::Timestamp time) { return time.time_since_epoch().count(); }
@@ -296,6 +307,21 @@ struct LedgerConnection {
       return {boost::system::in_place_value, std::string{column_text(stmt.get(), 0)}};
     }
     if (rc == SQLITE_DONE) return {boost::system::in_place_value, std::string{}};
+    return error(step, sql, rc);
+  }
+
+  // Runs a cached statement whose first row's first column is a number
+  // (a count); 0 when there is no row.
+  template <class... Args>
+  LedgerResult<std::int64_t> count(std::string_view sql, std::string_view step,
+                                   const Args&... args) {
+    auto stmt = statement(sql, step);
+    if (!stmt) return stmt.error();
+    Use use{*stmt};
+    if (const int rc = use.bind(args...); rc != SQLITE_OK) return error(step, sql, rc);
+    const int rc = use.step();
+    if (rc == SQLITE_ROW) return std::int64_t{sqlite3_column_int64(*stmt, 0)};
+    if (rc == SQLITE_DONE) return std::int64_t{0};
     return error(step, sql, rc);
   }
 
@@ -594,6 +620,87 @@ LedgerResult<bool> Ledger::already_decided(std::string_view investigate_id) {
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
   return impl_->error(kStep, kSql, rc);
+}
+
+LedgerResult<std::vector<std::string>> Ledger::already_seen(
+    std::span<const std::string> investigate_ids) {
+  static constexpr std::string_view kStep = "check for deferred messages";
+  static constexpr std::string_view kSql = "SELECT 1 FROM deferred WHERE investigate_id = ?1";
+  auto decided = already_decided(investigate_ids);
+  if (!decided) return decided.error();
+  std::vector<std::string> found;
+  for (const std::string& id : investigate_ids) {
+    if (std::find(decided->begin(), decided->end(), id) != decided->end()) {
+      found.push_back(id);
+      continue;
+    }
+    auto rows = impl_->count(kSql, kStep, id);
+    if (!rows) return rows.error();
+    if (*rows > 0) found.push_back(id);
+  }
+  return found;
+}
+
+LedgerResult<void> Ledger::defer(std::span<const DeferredMessage> messages, api::Timestamp now) {
+  static constexpr std::string_view kStep = "defer messages";
+  static constexpr std::string_view kSql =
+      "INSERT OR IGNORE INTO deferred (investigate_id, account_id, cycle_id, message, "
+      "deferred_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+  if (messages.empty()) return {};
+  auto transaction = Transaction::begin(*impl_, kStep);
+  if (!transaction) return transaction.error();
+  for (const DeferredMessage& message : messages) {
+    if (message.investigate_id.empty()) return impl_->refusal(kStep, "a deferred message has no id");
+    auto one = impl_->change(kSql, kStep, message.investigate_id, message.account_id,
+                             message.cycle_id, message.message_json, to_ms(now));
+    if (!one) return one.error();
+  }
+  if (auto committed = transaction->commit(); !committed) return committed.error();
+  return {};
+}
+
+LedgerResult<std::vector<DeferredMessage>> Ledger::deferred(std::string_view account_id,
+                                                            std::size_t limit) {
+  static constexpr std::string_view kStep = "read deferred messages";
+  static constexpr std::string_view kSql =
+      "SELECT investigate_id, account_id, cycle_id, message FROM deferred WHERE account_id = ?1 "
+      "ORDER BY deferred_at_ms, investigate_id LIMIT ?2";
+  auto stmt = impl_->statement(kSql, kStep);
+  if (!stmt) return stmt.error();
+  Use use{*stmt};
+  if (const int rc = use.bind(account_id, static_cast<std::int64_t>(limit)); rc != SQLITE_OK) {
+    return impl_->error(kStep, kSql, rc);
+  }
+  std::vector<DeferredMessage> out;
+  for (;;) {
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return impl_->error(kStep, kSql, rc);
+    out.push_back({std::string{column_text(*stmt, 0)}, std::string{column_text(*stmt, 1)},
+                   std::string{column_text(*stmt, 2)}, std::string{column_text(*stmt, 3)}});
+  }
+  return out;
+}
+
+LedgerResult<std::int64_t> Ledger::deferred_count(std::string_view account_id) {
+  static constexpr std::string_view kSql = "SELECT count(*) FROM deferred WHERE account_id = ?1";
+  return impl_->count(kSql, "count deferred messages", account_id);
+}
+
+LedgerResult<std::size_t> Ledger::drop_deferred(std::span<const std::string> investigate_ids) {
+  static constexpr std::string_view kStep = "drop deferred messages";
+  static constexpr std::string_view kSql = "DELETE FROM deferred WHERE investigate_id = ?1";
+  if (investigate_ids.empty()) return std::size_t{0};
+  auto transaction = Transaction::begin(*impl_, kStep);
+  if (!transaction) return transaction.error();
+  std::size_t dropped = 0;
+  for (const std::string& id : investigate_ids) {
+    auto one = impl_->change(kSql, kStep, id);
+    if (!one) return one.error();
+    dropped += *one;
+  }
+  if (auto committed = transaction->commit(); !committed) return committed.error();
+  return dropped;
 }
 
 LedgerResult<std::vector<std::string>> Ledger::already_decided(

@@ -213,6 +213,12 @@ Result<SearchPage> decode_search_page(const boost::json::value& result,
 // envelope's `messages` are not kept.
 Result<SearchPage> parse_search_page(int http_status, std::string_view body);
 Result<Detections> decode_detections(const boost::json::value& result);
+
+// ---- encoding -----------------------------------------------------------------------
+// The inverse of decode_message (message_encoder.cpp): decode_message of the
+// result gives the same Message. Timestamps are written in UTC with
+// milliseconds; unknown enum values keep the text the API sent.
+boost::json::object encode_message(const Message& message);
 Result<std::vector<MoveOutcome>> decode_move_outcomes(const boost::json::value& result);
 Result<std::vector<ReleaseOutcome>> decode_release_outcomes(const boost::json::value& result);
 

@@ -26,7 +26,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace qtriage::daemon {
 
@@ -61,9 +63,10 @@ struct CycleReport {
   std::size_t calls = 0;           // mutating calls made
   std::size_t done = 0, failed = 0;  // per (id, action), this cycle's calls
   bool cap_tripped = false;
-  // The cycle fetched max_detections_per_cycle detections and stopped
-  // searching: progress, not a failure; the checkpoint stays for the rest.
+  // The cycle fetched max_detections_per_cycle detections; the messages
+  // that needed more were deferred to the next cycles (progress, not a failure).
   bool detections_budget_spent = false;
+  std::size_t deferred = 0;        // messages of the account waiting in the ledger after the cycle
   bool ok = false;                 // the window was searched and recorded whole: checkpoint moved
   std::string error;               // why not ok
 };
@@ -81,10 +84,33 @@ class CycleRunner {
  private:
   // Carries out every decided or sent action of the account, in batches.
   boost::asio::awaitable<void> carry_out(CycleReport& report, api::Timestamp now);
+  struct CycleState;
   bool stop_requested() const { return settings_.stop_requested && settings_.stop_requested(); }
+  // Decides `messages` (a search page, or deferred messages), fetching
+  // detections within the budget and deferring the rest, and records the
+  // decisions (audit log, then ledger). False when recording failed.
+  boost::asio::awaitable<bool> decide_page(CycleState& state,
+                                           std::span<const api::Message> messages,
+                                           bool from_deferred);
   // Writes back what a call did for each of its ids.
   void settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
               const std::string& detail);
+
+  // What one run() carries from page to page.
+  struct CycleState {
+    // What the cycle keeps of an action it decided, to release or hold it.
+    struct Decided {
+      std::string id, postfix_id, rule, action;
+    };
+    CycleReport& report;
+    std::shared_ptr<const rules::RuleSet> rules;
+    rules::EvaluationContext context;
+    std::vector<Decided> decided;  // enforce-mode actions, recorded held
+    std::map<std::string, std::int64_t> per_rule;
+    api::Timestamp now;
+    std::vector<std::string> settled;  // ids recorded (or found recorded) by the last call
+    bool complete = true;              // no message was left undecided by a failure
+  };
 
   api::CloudflareClient& client_;
   Ledger& ledger_;

@@ -138,6 +138,16 @@ struct FailureTally {
   std::size_t not_pending = 0;      // no decided or sent row for (id, kind): nothing changed
 };
 
+// A message the search returned that a cycle could not decide (its
+// detections budget was spent): kept until a later cycle decides it, so that
+// the window is recorded whole and no page is read twice.
+struct DeferredMessage {
+  std::string investigate_id;
+  std::string account_id;
+  std::string cycle_id;      // the cycle that deferred it
+  std::string message_json;  // api::encode_message of the search result
+};
+
 // Filters of `qtriage audit`; every one is optional. Rows come oldest first.
 struct AuditQuery {
   std::optional<api::Timestamp> since;  // created_at >= since
@@ -214,6 +224,20 @@ class Ledger {
   // The ids of `investigate_ids` that already have a row (a page at a time).
   LedgerResult<std::vector<std::string>> already_decided(
       std::span<const std::string> investigate_ids);
+
+  // The ids of `investigate_ids` that have a row or are deferred: the search
+  // loop leaves them alone.
+  LedgerResult<std::vector<std::string>> already_seen(std::span<const std::string> investigate_ids);
+
+  // ---- deferred messages ----
+  // Ignores a message already deferred. One transaction.
+  LedgerResult<void> defer(std::span<const DeferredMessage> messages, api::Timestamp now);
+  // The oldest `limit` deferred messages of `account_id`.
+  LedgerResult<std::vector<DeferredMessage>> deferred(std::string_view account_id,
+                                                      std::size_t limit);
+  LedgerResult<std::int64_t> deferred_count(std::string_view account_id);
+  // Once they are decided and recorded. Returns how many were dropped.
+  LedgerResult<std::size_t> drop_deferred(std::span<const std::string> investigate_ids);
 
   // ---- carrying out ----
   // decided (or sent, a repeat after a restart) -> sent, just before the call.

@@ -640,3 +640,36 @@ TEST(LedgerNames, KindsAndStatesRoundTrip) {
 
 }  // namespace
 }  // namespace qtriage::daemon
+
+namespace qtriage::daemon {
+namespace {
+
+TEST(LedgerDeferred, KeepsMessagesUntilDroppedAndTheSearchLeavesThemAlone) {
+  Ledger ledger = open_memory();
+  const std::vector<DeferredMessage> messages{{"d1", "acct-a", "c1", R"({"id":"d1"})"},
+                                              {"d2", "acct-a", "c1", R"({"id":"d2"})"},
+                                              {"e1", "acct-b", "c1", R"({"id":"e1"})"}};
+  ASSERT_TRUE(ledger.defer(messages, at(1000)));
+  ASSERT_TRUE(ledger.defer(std::span(messages).first(1), at(2000)));  // again: ignored
+  EXPECT_EQ(ledger.deferred_count("acct-a").value(), 2);
+  const auto first = ledger.deferred("acct-a", 1).value();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].investigate_id, "d1");
+  EXPECT_EQ(first[0].message_json, R"({"id":"d1"})");
+  EXPECT_EQ(first[0].cycle_id, "c1");
+
+  ASSERT_TRUE(ledger.record_decisions(records({{"m1"}})));
+  const std::vector<std::string> ids{"d1", "m1", "x9"};
+  EXPECT_EQ(ledger.already_seen(ids).value(), (std::vector<std::string>{"d1", "m1"}));
+  EXPECT_EQ(ledger.already_decided(ids).value(), (std::vector<std::string>{"m1"}));
+
+  const std::vector<std::string> drop{"d1", "nope"};
+  EXPECT_EQ(ledger.drop_deferred(drop).value(), 1u);
+  EXPECT_EQ(ledger.deferred_count("acct-a").value(), 1);
+  EXPECT_EQ(ledger.deferred("acct-b", 10).value().size(), 1u);
+  const std::vector<DeferredMessage> no_id{{"", "acct-a", "c1", "{}"}};
+  EXPECT_FALSE(ledger.defer(no_id, at(3000)));
+}
+
+}  // namespace
+}  // namespace qtriage::daemon

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "qtriage/daemon/ledger.hpp"
 #include "ledger_test_support.hpp"
@@ -26,13 +27,18 @@ bool has_table(RawDb& raw, const std::string& name) {
                   "'") == "1";
 }
 
-// The shipped migrations plus steps a later build might add.
-std::array<Migration, 4> later_build() {
+// The shipped migrations plus two steps a later build might add, numbered
+// kNotes and kColumn.
+const int kNotes = latest_schema_version() + 1;
+const int kColumn = latest_schema_version() + 2;
+std::vector<Migration> later_build() {
   const auto shipped = builtin_migrations();
-  EXPECT_EQ(shipped.size(), 2u) << "update these tests for the new migrations";
-  return {shipped[0], shipped[1],
-          Migration{3, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"},
-          Migration{4, "a column", "ALTER TABLE actions ADD COLUMN reviewer TEXT;"}};
+  std::vector<Migration> migrations(shipped.begin(), shipped.end());
+  migrations.push_back(
+      Migration{kNotes, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);"});
+  migrations.push_back(
+      Migration{kColumn, "a column", "ALTER TABLE actions ADD COLUMN reviewer TEXT;"});
+  return migrations;
 }
 
 // A file as the first release wrote it: schema version 1.
@@ -87,7 +93,7 @@ TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
   {
     auto ledger = Ledger::open(path, options);
     ASSERT_TRUE(ledger) << ledger.error().to_string();
-    EXPECT_EQ(ledger->schema_version(), 4);
+    EXPECT_EQ(ledger->schema_version(), kColumn);
     EXPECT_EQ(ledger->checkpoint("acct").value(), at(1000));
     // Migration 2 counts version 1's cycles as cap-checked: the held row
     // still waits for its approval and is not taken into a new cycle.
@@ -95,11 +101,11 @@ TEST(LedgerMigration, AppliesOnlyTheMissingMigrationsAndKeepsData) {
     EXPECT_EQ(ledger->held().value().size(), 1u);
   }
   RawDb raw{path};
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(kColumn));
   EXPECT_TRUE(has_table(raw, "notes"));
   EXPECT_EQ(raw.text("SELECT count(*) FROM pragma_table_info('actions') WHERE name = 'reviewer'"),
             "1");
-  // Opening again applies nothing (migration 3 would fail: the table exists).
+  // Opening again applies nothing (kNotes would fail: the table exists).
   auto again = Ledger::open(path, options);
   EXPECT_TRUE(again) << again.error().to_string();
 }
@@ -109,18 +115,21 @@ TEST(LedgerMigration, AFailingMigrationRollsBackEveryStep) {
   const std::string path = dir.file("state.db");
   { ASSERT_TRUE(Ledger::open(path, first_release())); }
   auto migrations = later_build();
-  migrations[3].sql = "ALTER TABLE no_such_table ADD COLUMN x TEXT;";
+  migrations.back().sql = "ALTER TABLE no_such_table ADD COLUMN x TEXT;";
   LedgerOptions options;
   options.migrations = migrations;
   auto ledger = Ledger::open(path, options);
   ASSERT_FALSE(ledger);
-  EXPECT_NE(ledger.error().step.find("migrate to schema version 4 (a column)"), std::string::npos)
+  EXPECT_NE(ledger.error().step.find("migrate to schema version " + std::to_string(kColumn) +
+                                     " (a column)"),
+            std::string::npos)
       << ledger.error().to_string();
   EXPECT_NE(ledger.error().message.find("no_such_table"), std::string::npos);
   RawDb raw{path};
   EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
-  EXPECT_FALSE(has_table(raw, "notes"));       // migration 3 went back with 4
-  EXPECT_FALSE(has_table(raw, "cap_checks"));  // and so did 2
+  EXPECT_FALSE(has_table(raw, "notes"));       // kNotes went back with kColumn
+  EXPECT_FALSE(has_table(raw, "cap_checks"));  // and so did the shipped ones after 1
+  EXPECT_FALSE(has_table(raw, "deferred"));
   // The shipped build still opens it.
   EXPECT_TRUE(Ledger::open(path));
 }
