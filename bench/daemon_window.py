@@ -164,8 +164,6 @@ log: {{level: warn}}
         counters = http(admin + "/counters")
         mine = [c for c in calls if c["endpoint"] != "admin"]
         first_at = at_seconds(mine[0]["at"])
-        last_action_at = max(at_seconds(c["at"]) for c in mine
-                             if c["endpoint"] in ("bulk_move", "move", "release", "reclassify"))
         used = daemon_requests(counters)
         by_endpoint = {}
         for c in mine:
@@ -189,11 +187,13 @@ log: {{level: warn}}
                       if not a.startswith("reclassify"))
         reclassifications = sum(n for a, n in by_action.items() if a.startswith("reclassify"))
         minimum = pages + batches + reclassifications + needs_detections
-        # The budget over the backlog: what the bucket held at the start plus
-        # what it gained until the last action.
-        busy_s = last_action_at - first_at
+        # The budget while the backlog waited (from the first request to the
+        # last one before it cleared): what the bucket held at the start plus
+        # what it gained since.
+        last_at = max(at_seconds(c["at"]) for c in mine)
+        busy_s = last_at - first_at
         budget = (capacity or 0) + budget_per_s * busy_s
-        used_in_backlog = sum(1 for c in mine if at_seconds(c["at"]) <= last_action_at)
+        used_in_backlog = len(mine)
 
         # Latency: messages injected once the backlog is gone, to their action.
         time.sleep(2 * INTERVAL_S / scale)

@@ -470,11 +470,27 @@ void CycleRunner::settle(CycleReport& report, api::Timestamp now, const ActionRo
 }
 
 asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp now) {
-  auto pending = ledger_.pending(std::nullopt, settings_.account_id);
-  if (!pending) {
-    if (report.error.empty()) report.error = "ledger: " + pending.error().to_string();
-    co_return;
+  // A few batches' worth of rows at a time, one action after the other:
+  // memory stays bounded whatever the backlog, and full batches stay full.
+  const std::size_t batch = std::clamp<std::size_t>(settings_.batch_size, 1, api::kMaxIdsPerCall);
+  Ledger::PendingCursor cursor;
+  for (;;) {
+    if (stop_requested()) co_return;
+    auto pending = ledger_.pending_page(settings_.account_id, cursor, 5 * batch);
+    if (!pending) {
+      if (report.error.empty()) report.error = "ledger: " + pending.error().to_string();
+      co_return;
+    }
+    if (pending->empty()) co_return;
+    cursor = {pending->back().action, pending->back().row_id};
+    auto rows = carry_out_rows(report, now, *pending);
+    co_await std::move(rows);
   }
+}
+
+asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Timestamp now,
+                                                  const std::vector<ActionRow>& pending_rows) {
+  const std::vector<ActionRow>* pending = &pending_rows;
   // Moves by destination, releases together, reclassifications one by one.
   std::map<api::MailboxDestination, std::vector<const ActionRow*>> moves;
   std::vector<const ActionRow*> releases;

@@ -831,6 +831,13 @@ const std::string& pending_sql() {
       "ORDER BY created_at_ms, id LIMIT ?2";
   return sql;
 }
+const std::string& pending_page_sql() {
+  static const std::string sql =
+      "SELECT " + std::string{kRowColumns} +
+      " FROM actions WHERE state IN ('decided', 'sent') AND account_id = ?1 AND "
+      "(action > ?2 OR (action = ?2 AND id > ?3)) ORDER BY action, id LIMIT ?4";
+  return sql;
+}
 const std::string& held_sql() {
   static const std::string sql = "SELECT " + std::string{kRowColumns} +
                                  " FROM actions WHERE state = 'held' "
@@ -856,6 +863,13 @@ const std::string& find_sql() {
 LedgerResult<std::vector<ActionRow>> Ledger::pending(std::optional<std::size_t> limit,
                                                      std::optional<std::string_view> account_id) {
   return impl_->rows(pending_sql(), "read pending actions", account_id, limit_of(limit));
+}
+
+LedgerResult<std::vector<ActionRow>> Ledger::pending_page(std::string_view account_id,
+                                                          const PendingCursor& after,
+                                                          std::size_t limit) {
+  return impl_->rows(pending_page_sql(), "read pending actions", account_id, after.action,
+                     after.row_id, static_cast<std::int64_t>(limit));
 }
 
 LedgerResult<std::vector<ActionRow>> Ledger::held(std::optional<std::size_t> limit) {

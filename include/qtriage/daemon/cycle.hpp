@@ -84,6 +84,9 @@ class CycleRunner {
  private:
   // Carries out every decided or sent action of the account, in batches.
   boost::asio::awaitable<void> carry_out(CycleReport& report, api::Timestamp now);
+  // ... of these rows (a page of them).
+  boost::asio::awaitable<void> carry_out_rows(CycleReport& report, api::Timestamp now,
+                                              const std::vector<ActionRow>& pending_rows);
   struct CycleState;
   bool stop_requested() const { return settings_.stop_requested && settings_.stop_requested(); }
   // Decides `messages` (a search page, or deferred messages), fetching

@@ -262,6 +262,18 @@ class Ledger {
       std::optional<std::size_t> limit = std::nullopt,
       std::optional<std::string_view> account_id = std::nullopt);
 
+  // The same rows of one account a page at a time, by action text and then
+  // row id, after `after` (start with {}): the rows of one action come
+  // together, so that full batches stay full, and memory stays bounded
+  // whatever the backlog. A row retried (back to decided) keeps its place
+  // and does not come again in the same pass.
+  struct PendingCursor {
+    std::string action;
+    std::int64_t row_id = 0;
+  };
+  LedgerResult<std::vector<ActionRow>> pending_page(std::string_view account_id,
+                                                    const PendingCursor& after, std::size_t limit);
+
   // ---- held decisions (blast-radius caps, approve: required) ----
   LedgerResult<std::vector<ActionRow>> held(std::optional<std::size_t> limit = std::nullopt);
   // held -> decided, for the next cycle. Each returns how many rows changed.

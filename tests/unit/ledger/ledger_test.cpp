@@ -673,3 +673,32 @@ TEST(LedgerDeferred, KeepsMessagesUntilDroppedAndTheSearchLeavesThemAlone) {
 
 }  // namespace
 }  // namespace qtriage::daemon
+
+namespace qtriage::daemon {
+namespace {
+
+TEST(LedgerPendingPage, PagesOneActionAfterTheOtherAndNeverRepeatsARowInAPass) {
+  Ledger ledger = open_memory();
+  ASSERT_TRUE(ledger.record_decisions(records({{"r1", ActionKind::release},
+                                               {"m1"},
+                                               {"r2", ActionKind::release},
+                                               {"m2"},
+                                               {"m3"},
+                                               {"o1", ActionKind::move, "r", "c", ActionState::decided, 1000, "acct-b"},
+                                               {"h1", ActionKind::move, "r", "c", ActionState::held}})));
+  Ledger::PendingCursor cursor;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 10; ++page) {
+    const auto rows = ledger.pending_page("acct-a", cursor, 2).value();
+    if (rows.empty()) break;
+    for (const auto& row : rows) seen.push_back(row.investigate_id);
+    cursor = {rows.back().action, rows.back().row_id};
+    // A failure puts a row back to decided: the pass does not meet it again.
+    ASSERT_TRUE(ledger.mark_failed(rows.front().investigate_id, rows.front().kind, "boom", 5, at(2000)));
+  }
+  // "move JunkEmail" sorts before "release"; rows in id order within an action.
+  EXPECT_EQ(seen, (std::vector<std::string>{"m1", "m2", "m3", "r1", "r2"}));
+}
+
+}  // namespace
+}  // namespace qtriage::daemon
