@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 namespace qtriage::daemon {
 
@@ -432,40 +433,57 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
 
 void CycleRunner::settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
                          const std::string& detail) {
-  std::optional<ActionState> state = ActionState::done;
-  if (ok) {
-    if (auto marked = ledger_.mark_done(row.investigate_id, row.kind, detail, now); !marked) {
+  settle_all(report, now, {{&row, ok, detail}});
+}
+
+void CycleRunner::settle_all(CycleReport& report, api::Timestamp now,
+                             const std::vector<Settled>& outcomes) {
+  // One transaction for the whole call's outcomes: a commit (and its fsync)
+  // per id would keep the API idle for longer than the calls themselves.
+  std::vector<ActionSuccess> successes;
+  std::vector<ActionFailure> failures;
+  for (const auto& outcome : outcomes) {
+    if (outcome.ok) {
+      successes.push_back({outcome.row->investigate_id, outcome.row->kind, outcome.detail});
+    } else {
+      failures.push_back({outcome.row->investigate_id, outcome.row->kind, outcome.detail, ""});
+    }
+  }
+  if (!successes.empty()) {
+    if (auto marked = ledger_.mark_done(successes, now); !marked) {
       spdlog::error("cycle {}: ledger: {}", report.cycle_id, marked.error().to_string());
     }
-    ++report.done;
-  } else {
-    auto marked =
-        ledger_.mark_failed(row.investigate_id, row.kind, detail, settings_.max_attempts, now);
-    if (!marked) spdlog::error("cycle {}: ledger: {}", report.cycle_id, marked.error().to_string());
-    state = marked ? *marked : std::nullopt;
-    ++report.failed;
   }
-  const bool for_good = state == ActionState::failed;
-  const OutcomeResult result =
-      ok ? OutcomeResult::done : (for_good ? OutcomeResult::failed : OutcomeResult::retry);
-  const auto action = rules::parse_action(row.action);
-  OutcomeEntry entry;
-  entry.time = now;
-  entry.cycle = report.cycle_id;
-  entry.account = settings_.account_id;
-  entry.id = row.investigate_id;
-  entry.postfix_id = row.postfix_id;
-  entry.rule = row.rule;
-  if (action) entry.action = *action;
-  entry.result = result;
-  entry.detail = boost::json::string(detail);
-  if (auto written = audit_.write_outcome(entry); !written) {
-    spdlog::error("cycle {}: audit log: {}", report.cycle_id, written.error().message);
+  if (!failures.empty()) {
+    if (auto marked = ledger_.mark_failed(failures, settings_.max_attempts, now); !marked) {
+      spdlog::error("cycle {}: ledger: {}", report.cycle_id, marked.error().to_string());
+    }
   }
-  if (metrics_) metrics_->actions(row.action, std::string(to_string(result)));
-  if (for_good) {
-    spdlog::error("cycle {}: {} of {} failed for good after {} attempts: {}", report.cycle_id,
-                  row.action, row.investigate_id, settings_.max_attempts, detail);
+  for (const auto& [row, ok, detail] : outcomes) {
+    ok ? ++report.done : ++report.failed;
+    // The ledger fails a row for good once its attempts reach the limit.
+    const bool for_good = !ok && row->attempts + 1 >= settings_.max_attempts;
+    const OutcomeResult result =
+        ok ? OutcomeResult::done : (for_good ? OutcomeResult::failed : OutcomeResult::retry);
+    const auto action = rules::parse_action(row->action);
+    OutcomeEntry entry;
+    entry.time = now;
+    entry.cycle = report.cycle_id;
+    entry.account = settings_.account_id;
+    entry.id = row->investigate_id;
+    entry.postfix_id = row->postfix_id;
+    entry.rule = row->rule;
+    if (action) entry.action = *action;
+    entry.result = result;
+    entry.detail = boost::json::string(detail);
+    if (auto written = audit_.write_outcome(entry); !written) {
+      spdlog::error("cycle {}: audit log: {}", report.cycle_id, written.error().message);
+    }
+    if (metrics_) metrics_->actions(row->action, std::string(to_string(result)));
+    if (for_good) {
+      spdlog::error("cycle {}: {} of {} failed for good after {} attempts: {}", report.cycle_id,
+                    row->action, row->investigate_id, settings_.max_attempts, detail);
+    }
   }
 }
 
@@ -552,7 +570,9 @@ asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Time
                             } else {
                               detail = answer.error().to_string();
                             }
-                            for (const auto* row : batch_rows) settle(report, now, *row, bool(answer), detail);
+                            std::vector<Settled> outcomes;
+                            for (const auto* row : batch_rows) outcomes.push_back({row, bool(answer), detail});
+                            settle_all(report, now, outcomes);
                           });
   }
   co_await send_batches(
@@ -561,18 +581,22 @@ asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Time
           std::span<const ActionRow* const> batch_rows) -> asio::awaitable<void> {
         auto answer = co_await client_.release(ids);
         if (!answer && answer.error().kind == api::ErrorKind::cancelled) co_return;
+        std::unordered_map<std::string_view, const api::ReleaseOutcome*> by_id;
+        if (answer) {
+          for (const auto& item : *answer) by_id.emplace(item.id, &item);
+        }
+        std::vector<Settled> outcomes;
         for (const auto* row : batch_rows) {
           if (!answer) {
-            settle(report, now, *row, false, answer.error().to_string());
+            outcomes.push_back({row, false, answer.error().to_string()});
             continue;
           }
-          const auto found = std::find_if(answer->begin(), answer->end(), [&](const auto& item) {
-            return item.id == row->investigate_id;
-          });
-          if (found == answer->end()) {
-            settle(report, now, *row, false, "the release answer does not name this message");
+          const auto item = by_id.find(row->investigate_id);
+          if (item == by_id.end()) {
+            outcomes.push_back({row, false, "the release answer does not name this message"});
             continue;
           }
+          const api::ReleaseOutcome* found = item->second;
           // Nothing delivered and nothing failed: the message was not in
           // quarantine any more, released by an earlier call whose answer
           // was lost (or by someone else). Either way the release holds.
@@ -583,8 +607,9 @@ asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Time
           if (released && found->delivered.empty()) {
             detail += ": not in quarantine any more (released before)";
           }
-          settle(report, now, *row, released, detail);
+          outcomes.push_back({row, released, std::move(detail)});
         }
+        settle_all(report, now, outcomes);
       });
   for (const auto& [row, disposition] : reclassifications) {
     if (stop_requested()) co_return;

@@ -95,7 +95,16 @@ class CycleRunner {
   boost::asio::awaitable<bool> decide_page(CycleState& state,
                                            std::span<const api::Message> messages,
                                            bool from_deferred);
-  // Writes back what a call did for each of its ids.
+  // What a call did for one of its ids.
+  struct Settled {
+    const ActionRow* row;
+    bool ok;
+    std::string detail;
+  };
+  // Writes back what a call did for each of its ids: the ledger in one
+  // transaction, then the audit log and the metrics.
+  void settle_all(CycleReport& report, api::Timestamp now, const std::vector<Settled>& outcomes);
+  // Writes back what a call did for its one id.
   void settle(CycleReport& report, api::Timestamp now, const ActionRow& row, bool ok,
               const std::string& detail);
 
