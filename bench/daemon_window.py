@@ -194,6 +194,14 @@ log: {{level: warn}}
         busy_s = last_at - first_at
         budget = (capacity or 0) + budget_per_s * busy_s
         used_in_backlog = len(mine)
+        # Where the budget went unused: the time between two requests beyond
+        # one token's worth, by the request that came before the gap.
+        token_s = 1 / budget_per_s
+        idle = {}
+        for before, after in zip(mine, mine[1:]):
+            gap = at_seconds(after["at"]) - at_seconds(before["at"]) - token_s
+            if gap > 0:
+                idle[before["endpoint"]] = idle.get(before["endpoint"], 0.0) + gap
 
         # Latency: messages injected once the backlog is gone, to their action.
         time.sleep(2 * INTERVAL_S / scale)
@@ -232,6 +240,8 @@ log: {{level: warn}}
         print(f"  budget used in backlog {pct(used_in_backlog, budget):8.1f} %  "
               f"({used_in_backlog:,} requests in {busy_s:.1f} s; the budget was "
               f"{budget:,.0f}: {capacity or 0:,.0f} at the start + {budget_per_s:g}/s; aim: 95 %)")
+        print("  idle after             " + ", ".join(
+            f"{e}: {t:.1f} s" for e, t in sorted(idle.items(), key=lambda kv: -kv[1])))
         if latencies:
             median = latencies[len(latencies) // 2]
             p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]

@@ -611,12 +611,22 @@ asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Time
         }
         settle_all(report, now, outcomes);
       });
-  for (const auto& [row, disposition] : reclassifications) {
+  // Reclassifications are one call each. They are marked sent a group at a
+  // time: a decided row and a sent one are both carried out again after a
+  // crash, so the group costs no safety and saves a commit a call.
+  constexpr std::size_t kSentGroup = 100;
+  for (std::size_t i = 0; i < reclassifications.size(); ++i) {
     if (stop_requested()) co_return;
-    std::vector<std::string> ids{row->investigate_id};
-    if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
-      if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
-      co_return;
+    const auto& [row, disposition] = reclassifications[i];
+    if (i % kSentGroup == 0) {
+      std::vector<std::string> ids;
+      for (std::size_t j = i; j < std::min(reclassifications.size(), i + kSentGroup); ++j) {
+        ids.push_back(reclassifications[j].first->investigate_id);
+      }
+      if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
+        if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
+        co_return;
+      }
     }
     ++report.calls;
     auto call = client_.reclassify(row->investigate_id, disposition);
