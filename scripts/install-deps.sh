@@ -13,6 +13,8 @@ packages=(
   clang libclang-rt-14-dev
   # python3 with yaml and jsonschema for the rule file schema test (tests/schema/)
   python3-yaml python3-jsonschema
+  # promtool, which checks the daemon's /metrics exposition (tests/integration/run_command_test)
+  prometheus
 )
 # The conformance test runs Stoplight Prism, which needs node and npm.
 if [[ ${QTRIAGE_WITH_NODE:-1} == 1 ]]; then

@@ -98,6 +98,13 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
                  report.cycle_id, adopted->size());
   }
 
+  // Actions left decided or sent (an earlier run cut off, an approval, a
+  // retry) are carried out first, before the search that may take long.
+  if (!settings_.dry_run) {
+    auto leftovers = carry_out(report, now);
+    co_await std::move(leftovers);
+  }
+
   // 2. Messages an earlier cycle deferred (its detections budget was spent)
   // are decided first, within this cycle's budget.
   CycleState cycle{report, rules, {}, std::move(decided), std::move(per_rule), now, {}, true};

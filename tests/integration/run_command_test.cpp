@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -102,8 +103,19 @@ TEST_F(RunCommand, TheDaemonActsServesItsEndpointsAndStopsOnSigterm) {
                                 "outcome=\"done\"}"),
             std::string::npos)
       << metrics.second;
+  // Prometheus's own checker finds nothing to fault in the exposition.
+  const fs::path exposition = folder_ / "metrics.txt";
+  std::ofstream(exposition) << metrics.second;
+  const std::string check = "promtool check metrics < " + exposition.string() + " > " +
+                            (folder_ / "promtool.txt").string() + " 2>&1";
+  EXPECT_EQ(std::system(check.c_str()), 0) << [&] {
+    std::ifstream in(folder_ / "promtool.txt");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }();
   const auto status = get(origin, "/status");
   EXPECT_NE(status.second.find("\"mode\":\"enforce\""), std::string::npos) << status.second;
+  EXPECT_NE(status.second.find("\"backlog\":"), std::string::npos) << status.second;
+  EXPECT_NE(status.second.find("\"rate_limiter\":{"), std::string::npos) << status.second;
   EXPECT_GT(applied(sim), 0);
 
   const auto stopping = std::chrono::steady_clock::now();
