@@ -16,6 +16,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 
@@ -101,11 +102,17 @@ class Daemon {
       spdlog::error("api.ca_file: {}", e.code().message());
       return 1;
     }
-    // One bucket for the credential, shared by every account.
+    // One bucket for the credential, shared by every account. Its burst is a
+    // fortieth of the budget (24 of 960): what the bucket may grant at once is
+    // taken from what it refills over a window, and a daemon working off a
+    // backlog needs the refill (97.5% of its share instead of 90%).
+    const double budget =
+        static_cast<double>(api.rate_limit.requests) * api.rate_limit.share;
+    const auto burst = std::max<std::int64_t>(1, static_cast<std::int64_t>(budget / 40));
     limiter_ = std::make_unique<api::RateLimiter>(
         clock_, api::RateLimitConfig{api.rate_limit.requests,
                                      cast<qtriage::Duration>(api.rate_limit.per),
-                                     api.rate_limit.share});
+                                     api.rate_limit.share, burst});
     api::ClientHooks hooks;
     hooks.on_response = [this](std::string_view endpoint_name, int status, qtriage::Duration latency) {
       metrics_.api_request(std::string(endpoint_name), status, latency);
