@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 namespace qtriage {
 namespace {
@@ -123,6 +124,60 @@ TEST_F(RunCommand, TheDaemonActsServesItsEndpointsAndStopsOnSigterm) {
   EXPECT_EQ(run.wait_exit(15s), 0) << run.output();
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 10s);
   EXPECT_EQ(run.output().find(kToken), std::string::npos);
+}
+
+}  // namespace
+}  // namespace qtriage
+
+namespace qtriage {
+namespace {
+
+std::string json_member(const std::string& body, const std::string& key) {
+  const boost::json::value status = boost::json::parse(body);
+  return boost::json::serialize(status.at(key));
+}
+
+TEST_F(RunCommand, SighupTakesAValidConfigAndRulesAndKeepsTheRunningOnesOtherwise) {
+  RunningSim sim({"--messages", "500", "--seed", "10"});
+  const unsigned short port = testing::free_loopback_port();
+  const fs::path path = config(sim, "dry-run", port);
+  ChildProcess run({QTRIAGE_BINARY, "run", "-c", path.string()}, {"CLOUDFLARE_API_TOKEN=" + kToken});
+  ASSERT_TRUE(run.wait_for_output("; ok", 120s)) << run.output();
+  const std::string origin = "127.0.0.1:" + std::to_string(port);
+  const std::string first = json_member(get(origin, "/status").second, "rule_set_version");
+  EXPECT_EQ(json_member(get(origin, "/status").second, "mode"), "\"dry-run\"");
+
+  // A new rule and enforce mode: both taken.
+  std::ofstream(folder_ / "rules.yaml", std::ios::app)
+      << "- rule: reclassify-spoof\n  condition: quarantined and disposition = SPOOF\n"
+         "  action: reclassify NONE\n";
+  std::string text;
+  {
+    std::ifstream in(path);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(path) << std::regex_replace(text, std::regex("mode: dry-run"), "mode: enforce");
+  run.send(SIGHUP);
+  ASSERT_TRUE(run.wait_for_output("SIGHUP: config and rules reloaded", 10s)) << run.output();
+  const std::string second = json_member(get(origin, "/status").second, "rule_set_version");
+  EXPECT_NE(second, first);
+  EXPECT_EQ(json_member(get(origin, "/status").second, "mode"), "\"enforce\"");
+  EXPECT_NE(get(origin, "/metrics").second.find("qtriage_rule_set_info{version=" + second + "} 1"),
+            std::string::npos);
+
+  // A broken rule: refused, located in the log, the running set stays.
+  std::ofstream(folder_ / "rules.yaml", std::ios::app)
+      << "- rule: broken\n  condition: dispositon = SPAM\n  action: move JunkEmail\n";
+  run.send(SIGHUP);
+  ASSERT_TRUE(run.wait_for_output("stay live", 10s)) << run.output();
+  EXPECT_NE(run.output().find("rules.yaml:"), std::string::npos) << run.output();
+  EXPECT_NE(run.output().find("did you mean 'disposition'"), std::string::npos) << run.output();
+  EXPECT_EQ(json_member(get(origin, "/status").second, "rule_set_version"), second);
+  EXPECT_NE(get(origin, "/metrics").second.find("qtriage_rule_set_load_failures_total 1"),
+            std::string::npos);
+
+  run.send(SIGTERM);
+  EXPECT_EQ(run.wait_exit(15s), 0) << run.output();
 }
 
 }  // namespace
