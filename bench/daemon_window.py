@@ -198,10 +198,14 @@ log: {{level: warn}}
         # one token's worth, by the request that came before the gap.
         token_s = 1 / budget_per_s
         idle = {}
+        gaps = []
         for before, after in zip(mine, mine[1:]):
             gap = at_seconds(after["at"]) - at_seconds(before["at"]) - token_s
             if gap > 0:
                 idle[before["endpoint"]] = idle.get(before["endpoint"], 0.0) + gap
+                gaps.append((gap, before["endpoint"], after["endpoint"]))
+        gaps.sort(reverse=True)
+        long_gaps = [g for g in gaps if g[0] >= 0.05]
 
         # Latency: messages injected once the backlog is gone, to their action.
         time.sleep(2 * INTERVAL_S / scale)
@@ -242,6 +246,8 @@ log: {{level: warn}}
               f"{budget:,.0f}: {capacity or 0:,.0f} at the start + {budget_per_s:g}/s; aim: 95 %)")
         print("  idle after             " + ", ".join(
             f"{e}: {t:.1f} s" for e, t in sorted(idle.items(), key=lambda kv: -kv[1])))
+        print(f"  gaps of 50 ms or more  {len(long_gaps)}, {sum(g[0] for g in long_gaps):.1f} s in all; "
+              "the longest: " + ", ".join(f"{g[0]:.2f} s {g[1]}->{g[2]}" for g in gaps[:4]))
         if latencies:
             median = latencies[len(latencies) // 2]
             p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]

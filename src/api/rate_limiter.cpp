@@ -414,7 +414,13 @@ void RateLimiter::observe_headers(std::string_view ratelimit, std::string_view r
     const double left_to_others =
         static_cast<double>(state.quota) - budget_of(state.quota, state.share);
     const double usable = static_cast<double>(*current->remaining) - left_to_others;
-    if (usable <= 0) {
+    // qtriage at its own share leaves exactly the others' part: the bucket,
+    // refilling at the share's rate, already paces it, and a pause until the
+    // reset would only waste the share. A pause is for others eating into
+    // their part (beyond a slack of a twentieth of it, for requests the
+    // window counted while the answers were on their way).
+    const double slack = std::max(1.0, left_to_others / 20);
+    if (usable <= -slack) {
       // Without a reset time, wait a minute rather than spend others' part.
       const auto until_reset = current->reset_seconds ? server_wait(*current->reset_seconds)
                                                       : Duration(std::chrono::seconds(60));

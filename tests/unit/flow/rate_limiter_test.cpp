@@ -437,9 +437,25 @@ TEST_F(RateLimiterTest, HeadersLowerTheBucketToWhatIsLeftOfTheShare) {
   EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 30);
 }
 
-TEST_F(RateLimiterTest, HeadersPauseUntilTheResetWhenNothingOfTheShareIsLeft) {
+TEST_F(RateLimiterTest, HeadersAtExactlyTheShareEmptyTheBucketWithoutAPause) {
   RateLimiter limiter(clock, kOneTokenPerSecond);
+  // 250 left: exactly the others' part (qtriage's own use reached its share).
   limiter.observe_headers(R"("default";r=250;t=30)", "");
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 0);
+  EXPECT_EQ(limiter.snapshot().paused_until, std::nullopt);
+  // A little into the others' part (answers in flight): still no pause.
+  limiter.observe_headers(R"("default";r=240;t=30)", "");
+  EXPECT_EQ(limiter.snapshot().paused_until, std::nullopt);
+  spawn(limiter, Priority::search, "at the refill rate");
+  ctx.run();
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].at, 1s);  // one token a second, not the 30 s reset
+}
+
+TEST_F(RateLimiterTest, HeadersPauseUntilTheResetWhenOthersEatIntoTheirPart) {
+  RateLimiter limiter(clock, kOneTokenPerSecond);
+  // 237 left: 13 of the others' 250 are gone, more than the slack of 12.5.
+  limiter.observe_headers(R"("default";r=237;t=30)", "");
   const auto snapshot = limiter.snapshot();
   EXPECT_DOUBLE_EQ(snapshot.tokens, 0);
   EXPECT_EQ(snapshot.paused_until, SteadyTime{} + 30s);
