@@ -426,7 +426,10 @@ void RateLimiter::observe_headers(std::string_view ratelimit, std::string_view r
                                                       : Duration(std::chrono::seconds(60));
       state.bucket.pause_until(now + until_reset, now);
     } else {
-      state.bucket.lower_to(usable, now);
+      // One token of slack: the count is a moment old, and wiping the
+      // fraction the bucket has refilled since would add an answer's time
+      // to every interval between calls.
+      state.bucket.lower_to(usable + 1, now);
     }
   }
 }

@@ -428,23 +428,25 @@ TEST_F(RateLimiterTest, PauseDuringAWaitDelaysTheWaiter) {
 
 TEST_F(RateLimiterTest, HeadersLowerTheBucketToWhatIsLeftOfTheShare) {
   RateLimiter limiter(clock, kOneTokenPerSecond);
-  // 280 left in Cloudflare's window, 250 of them (1250 x 0.2) for others.
+  // 280 left in Cloudflare's window, 250 of them (1250 x 0.2) for others:
+  // 30, and one of slack for the moment the count is old.
   limiter.observe_headers(R"("default";r=280;t=30)", "");
-  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 30);
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 31);
   EXPECT_EQ(limiter.snapshot().paused_until, std::nullopt);
   // More remaining than the bucket holds never raises it.
   limiter.observe_headers(R"("default";r=1000;t=30)", "");
-  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 30);
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 31);
 }
 
 TEST_F(RateLimiterTest, HeadersAtExactlyTheShareEmptyTheBucketWithoutAPause) {
   RateLimiter limiter(clock, kOneTokenPerSecond);
   // 250 left: exactly the others' part (qtriage's own use reached its share).
   limiter.observe_headers(R"("default";r=250;t=30)", "");
-  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 0);
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 1);  // the one of slack
   EXPECT_EQ(limiter.snapshot().paused_until, std::nullopt);
-  // A little into the others' part (answers in flight): still no pause.
+  // A little into the others' part (answers in flight): empty, no pause.
   limiter.observe_headers(R"("default";r=240;t=30)", "");
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 0);
   EXPECT_EQ(limiter.snapshot().paused_until, std::nullopt);
   spawn(limiter, Priority::search, "at the refill rate");
   ctx.run();
@@ -475,7 +477,7 @@ TEST_F(RateLimiterTest, PolicyHeaderReshapesTheBucketToCloudflaresQuota) {
   EXPECT_DOUBLE_EQ(snapshot.tokens, 50);
   // Remaining is then read against the new quota: 125 of it is for others.
   limiter.observe_headers(R"("default";r=145;t=60)", "");
-  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 20);
+  EXPECT_DOUBLE_EQ(limiter.snapshot().tokens, 21);  // 20, and one of slack
 }
 
 TEST_F(RateLimiterTest, PolicyAndRemainingInOneAnswerUseTheNewQuota) {
@@ -508,8 +510,9 @@ TEST_F(RateLimiterTest, IgnoresHeadersItCannotRead) {
   EXPECT_DOUBLE_EQ(snapshot.capacity, 100);
   EXPECT_DOUBLE_EQ(snapshot.refill_per_second, 1);
   EXPECT_EQ(snapshot.paused_until, std::nullopt);
-  // q=0 was ignored; r=300 was read against q=1250: 300 - 250 left to others.
-  EXPECT_DOUBLE_EQ(snapshot.tokens, 50);
+  // q=0 was ignored; r=300 was read against q=1250: 300 - 250 left to
+  // others, and one of slack.
+  EXPECT_DOUBLE_EQ(snapshot.tokens, 51);
 }
 
 TEST_F(RateLimiterTest, RemainingWithoutAResetTimePausesAMinute) {
