@@ -130,10 +130,8 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       }
       messages.push_back(std::move(*message));
     }
-    const std::size_t before = report.deferred;
     auto decide = decide_page(cycle, messages, /*from_deferred=*/true);
     const bool recorded = co_await std::move(decide);
-    report.deferred = before;  // still deferred: counted by deferred_count below
     if (recorded) {
       if (auto dropped = ledger_.drop_deferred(cycle.settled); !dropped) {
         fail("ledger: " + dropped.error().to_string());
@@ -319,7 +317,6 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
       if (report.detections_fetched >= settings_.max_detections_per_cycle) {
         // Kept for a later cycle: the window stays recorded whole.
         report.detections_budget_spent = true;
-        ++report.deferred;
         if (!from_deferred) {
           to_defer.push_back({message.id, account, report.cycle_id,
                               boost::json::serialize(api::encode_message(message))});
@@ -514,13 +511,12 @@ asio::awaitable<void> CycleRunner::carry_out(CycleReport& report, api::Timestamp
 }
 
 asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Timestamp now,
-                                                  const std::vector<ActionRow>& pending_rows) {
-  const std::vector<ActionRow>* pending = &pending_rows;
+                                                  const std::vector<ActionRow>& pending) {
   // Moves by destination, releases together, reclassifications one by one.
   std::map<api::MailboxDestination, std::vector<const ActionRow*>> moves;
   std::vector<const ActionRow*> releases;
   std::vector<std::pair<const ActionRow*, api::ExpectedDisposition>> reclassifications;
-  for (const auto& row : *pending) {
+  for (const auto& row : pending) {
     const auto action = rules::parse_action(row.action);
     if (!action) {
       settle(report, now, row, false, "the ledger's action '" + row.action + "' does not parse");

@@ -223,10 +223,8 @@ class Daemon {
                                {"error", last.error}};
       }
       if (ledger_) {
-        // Backlog: actions recorded and not yet carried out, and held ones.
-        if (auto pending = ledger_->pending(std::nullopt, account.id)) {
-          entry["backlog"] = pending->size();
-        }
+        // Backlog: actions recorded and not yet carried out (held ones are counted under "ledger").
+        if (auto pending = ledger_->pending_count(account.id)) entry["backlog"] = *pending;
       }
       accounts.push_back(std::move(entry));
     }

@@ -624,19 +624,16 @@ LedgerResult<bool> Ledger::already_decided(std::string_view investigate_id) {
 
 LedgerResult<std::vector<std::string>> Ledger::already_seen(
     std::span<const std::string> investigate_ids) {
-  static constexpr std::string_view kStep = "check for deferred messages";
-  static constexpr std::string_view kSql = "SELECT 1 FROM deferred WHERE investigate_id = ?1";
-  auto decided = already_decided(investigate_ids);
-  if (!decided) return decided.error();
+  // One statement an id: the search loop asks this for every message.
+  static constexpr std::string_view kStep = "look up decisions and deferred messages";
+  static constexpr std::string_view kSql =
+      "SELECT EXISTS (SELECT 1 FROM actions WHERE investigate_id = ?1) OR "
+      "EXISTS (SELECT 1 FROM deferred WHERE investigate_id = ?1)";
   std::vector<std::string> found;
   for (const std::string& id : investigate_ids) {
-    if (std::find(decided->begin(), decided->end(), id) != decided->end()) {
-      found.push_back(id);
-      continue;
-    }
-    auto rows = impl_->count(kSql, kStep, id);
-    if (!rows) return rows.error();
-    if (*rows > 0) found.push_back(id);
+    auto seen = impl_->count(kSql, kStep, id);
+    if (!seen) return seen.error();
+    if (*seen > 0) found.push_back(id);
   }
   return found;
 }
@@ -863,6 +860,12 @@ const std::string& find_sql() {
 LedgerResult<std::vector<ActionRow>> Ledger::pending(std::optional<std::size_t> limit,
                                                      std::optional<std::string_view> account_id) {
   return impl_->rows(pending_sql(), "read pending actions", account_id, limit_of(limit));
+}
+
+LedgerResult<std::int64_t> Ledger::pending_count(std::string_view account_id) {
+  static constexpr std::string_view kSql =
+      "SELECT count(*) FROM actions WHERE state IN ('decided', 'sent') AND account_id = ?1";
+  return impl_->count(kSql, "count pending actions", account_id);
 }
 
 LedgerResult<std::vector<ActionRow>> Ledger::pending_page(std::string_view account_id,

@@ -86,7 +86,7 @@ class CycleRunner {
   boost::asio::awaitable<void> carry_out(CycleReport& report, api::Timestamp now);
   // ... of these rows (a page of them).
   boost::asio::awaitable<void> carry_out_rows(CycleReport& report, api::Timestamp now,
-                                              const std::vector<ActionRow>& pending_rows);
+                                              const std::vector<ActionRow>& pending);
   struct CycleState;
   bool stop_requested() const { return settings_.stop_requested && settings_.stop_requested(); }
   // Decides `messages` (a search page, or deferred messages), fetching

@@ -267,6 +267,8 @@ class Ledger {
   // together, so that full batches stay full, and memory stays bounded
   // whatever the backlog. A row retried (back to decided) keeps its place
   // and does not come again in the same pass.
+  // How many rows of `account_id` are decided or sent (the backlog), without reading them.
+  LedgerResult<std::int64_t> pending_count(std::string_view account_id);
   struct PendingCursor {
     std::string action;
     std::int64_t row_id = 0;

@@ -686,6 +686,7 @@ TEST(LedgerPendingPage, PagesOneActionAfterTheOtherAndNeverRepeatsARowInAPass) {
                                                {"m3"},
                                                {"o1", ActionKind::move, "r", "c", ActionState::decided, 1000, "acct-b"},
                                                {"h1", ActionKind::move, "r", "c", ActionState::held}})));
+  EXPECT_EQ(ledger.pending_count("acct-a").value(), 5);
   Ledger::PendingCursor cursor;
   std::vector<std::string> seen;
   for (int page = 0; page < 10; ++page) {
