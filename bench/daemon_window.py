@@ -12,7 +12,7 @@ the same factor, and the figures printed at the end:
 - the daemon's peak RSS (VmHWM), and the 429s (there must be none).
 
 Run it through bench/daemon_window.sh, which builds the release binaries.
-Usage: bench/daemon_window.py BUILD_DIR [--messages N] [--scale S]
+Usage: bench/daemon_window.py BUILD_DIR [--messages N] [--scale S] [--calls-json PATH]
 """
 
 import argparse
@@ -81,6 +81,8 @@ def main():
     parser.add_argument("--scale", type=float, default=50.0,
                         help="Cloudflare's durations divided by this")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--calls-json", metavar="PATH",
+                        help="write the sim's log of the daemon's calls there (to study the gaps)")
     args = parser.parse_args()
     scale = args.scale
     window_s = CLOUDFLARE_WINDOW_S / scale
@@ -163,6 +165,9 @@ log: {{level: warn}}
         calls = http(admin + "/calls")
         counters = http(admin + "/counters")
         mine = [c for c in calls if c["endpoint"] != "admin"]
+        if args.calls_json:
+            with open(args.calls_json, "w") as out:
+                json.dump(mine, out)
         first_at = at_seconds(mine[0]["at"])
         used = daemon_requests(counters)
         by_endpoint = {}

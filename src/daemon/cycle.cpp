@@ -4,13 +4,17 @@
 
 #include <boost/json.hpp>
 
+#include "qtriage/core/steps_in_flight.hpp"
+
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 namespace qtriage::daemon {
 
 namespace asio = boost::asio;
+using asio::experimental::awaitable_operators::operator&&;
 
 namespace {
 
@@ -152,20 +156,23 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
   auto stream = client_.search(query);
   bool complete = report.error.empty();  // every message of the window decided and recorded
 
+  // The next page is fetched while this one is decided and recorded, so
+  // the API is not idle while the page is parsed and the ledger commits.
+  auto first_page = stream.next();
+  auto page = co_await std::move(first_page);
   for (;;) {
     if (stop_requested()) {
       fail("stopped before the window was searched whole; the next start goes on");
       complete = false;
       break;
     }
-    auto page = co_await stream.next();
     if (!page) {
       fail("search: " + page.error().to_string());
       complete = false;
       break;
     }
     if (!*page) break;
-    const api::SearchPage& messages = **page;
+    const api::SearchPage messages = std::move(**page);
     ++report.pages;
     report.scanned += messages.messages.size();
     if (metrics_) metrics_->messages_scanned(account, static_cast<double>(messages.messages.size()));
@@ -174,7 +181,20 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
                     report.cycle_id, report.pages, rejected.reason);
     }
     auto decide = decide_page(cycle, messages.messages, /*from_deferred=*/false);
-    if (!co_await std::move(decide)) {
+    auto next_page = stream.next();
+    bool recorded = false;
+    if (settings_.calls_in_flight > 1) {
+      // The request goes out first: deciding may not suspend at all (no
+      // detections to fetch), and would then finish before it started.
+      auto both = std::move(next_page) && std::move(decide);
+      auto [fetched, decided_page] = co_await std::move(both);
+      recorded = decided_page;
+      page = std::move(fetched);
+    } else {
+      recorded = co_await std::move(decide);
+      if (recorded) page = co_await std::move(next_page);
+    }
+    if (!recorded) {
       complete = false;
       break;
     }
@@ -299,8 +319,19 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
   };
   std::vector<Entry> entries;
   std::vector<DecisionRecord> records;
-  std::vector<std::unique_ptr<api::Detections>> fetched;  // live until the page is recorded
   std::vector<DeferredMessage> to_defer;
+
+  // First pass: the rules without detections. A message that needs them
+  // takes one of the budget's fetches, or is deferred once it is spent.
+  struct Candidate {
+    const api::Message* message;
+    rules::MessageFacts facts;
+    rules::Decision decision;
+    std::optional<api::Result<api::Detections>> detections;  // fetched for this message
+  };
+  std::vector<Candidate> candidates;
+  std::vector<std::size_t> to_fetch;  // indices into candidates
+  candidates.reserve(messages.size());
   for (const auto& message : messages) {
     if (known.count(message.id)) {
       if (!from_deferred) ++report.already_known;
@@ -323,17 +354,37 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
         }
         continue;
       }
-      // Named first: GCC 12 mishandles temporaries inside a co_await expression.
-      auto fetch = client_.get_detections(message.id);
-      auto detections = co_await std::move(fetch);
       ++report.detections_fetched;
-      if (!detections) {
-        fail("detections of " + message.id + ": " + detections.error().to_string());
+      to_fetch.push_back(candidates.size());
+    }
+    candidates.push_back({&message, facts, std::move(decision), std::nullopt});
+  }
+
+  // The detections, two fetches in flight so the API is never idle while an
+  // answer is parsed. Stable addresses: `candidates` does not grow now.
+  co_await steps_in_flight(
+      to_fetch.size(), settings_.calls_in_flight,
+      [&](std::size_t i) -> asio::awaitable<void> {
+        Candidate& candidate = candidates[to_fetch[i]];
+        // Named first: GCC 12 mishandles temporaries inside a co_await expression.
+        auto fetch = client_.get_detections(candidate.message->id);
+        candidate.detections = co_await std::move(fetch);
+      },
+      [] { return true; });
+
+  // Second pass, in the page's order: decide again with the detections,
+  // then the decision's record.
+  for (auto& candidate : candidates) {
+    const api::Message& message = *candidate.message;
+    rules::MessageFacts& facts = candidate.facts;
+    rules::Decision& decision = candidate.decision;
+    if (candidate.detections) {
+      if (!*candidate.detections) {
+        fail("detections of " + message.id + ": " + candidate.detections->error().to_string());
         cycle.complete = false;
         continue;
       }
-      fetched.push_back(std::make_unique<api::Detections>(std::move(*detections)));
-      facts.detections = fetched.back().get();
+      facts.detections = &**candidate.detections;
       facts.detections_fetched = true;
       decision = rules->decide(facts, context);
     }
@@ -614,31 +665,38 @@ asio::awaitable<void> CycleRunner::carry_out_rows(CycleReport& report, api::Time
         }
         settle_all(report, now, outcomes);
       });
-  // Reclassifications are one call each. They are marked sent a group at a
-  // time: a decided row and a sent one are both carried out again after a
-  // crash, so the group costs no safety and saves a commit a call.
+  // Reclassifications are one call each, two in flight so the API answers
+  // one while the other's outcome is committed. They are marked sent a group
+  // at a time: a decided row and a sent one are both carried out again after
+  // a crash, so the group costs no safety and saves a commit a call.
   constexpr std::size_t kSentGroup = 100;
-  for (std::size_t i = 0; i < reclassifications.size(); ++i) {
-    if (stop_requested()) co_return;
-    const auto& [row, disposition] = reclassifications[i];
-    if (i % kSentGroup == 0) {
-      std::vector<std::string> ids;
-      for (std::size_t j = i; j < std::min(reclassifications.size(), i + kSentGroup); ++j) {
-        ids.push_back(reclassifications[j].first->investigate_id);
-      }
-      if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
-        if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
-        co_return;
-      }
-    }
-    ++report.calls;
-    auto call = client_.reclassify(row->investigate_id, disposition);
-    auto answer = co_await std::move(call);
-    if (!answer && answer.error().kind == api::ErrorKind::cancelled) co_return;
-    settle(report, now, *row, bool(answer),
-           answer ? "reclassified " + std::string(api::to_wire(disposition))
-                  : answer.error().to_string());
-  }
+  bool marked = true;
+  co_await steps_in_flight(
+      reclassifications.size(), settings_.calls_in_flight,
+      [&](std::size_t i) -> asio::awaitable<void> {
+        const auto& [row, disposition] = reclassifications[i];
+        if (i % kSentGroup == 0) {
+          // Before any call of the group: the step runs to its first
+          // suspension before the other worker takes the next index.
+          std::vector<std::string> ids;
+          for (std::size_t j = i; j < std::min(reclassifications.size(), i + kSentGroup); ++j) {
+            ids.push_back(reclassifications[j].first->investigate_id);
+          }
+          if (auto sent = ledger_.mark_sent(ids, ActionKind::reclassify, now); !sent) {
+            if (report.error.empty()) report.error = "ledger: " + sent.error().to_string();
+            marked = false;
+            co_return;
+          }
+        }
+        ++report.calls;
+        auto call = client_.reclassify(row->investigate_id, disposition);
+        auto answer = co_await std::move(call);
+        if (!answer && answer.error().kind == api::ErrorKind::cancelled) co_return;
+        settle(report, now, *row, bool(answer),
+               answer ? "reclassified " + std::string(api::to_wire(disposition))
+                      : answer.error().to_string());
+      },
+      [&] { return marked && !stop_requested(); });
 }
 
 }  // namespace qtriage::daemon

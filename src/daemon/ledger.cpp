@@ -392,7 +392,11 @@ namespace {
 // busy database fails here, before any work). Rolled back unless committed.
 class Transaction {
  public:
+  // A write transaction: it takes the write lock at once.
   static LedgerResult<Transaction> begin(detail::LedgerConnection& impl, std::string_view step);
+  // A read transaction: one snapshot and one read lock for many statements.
+  static LedgerResult<Transaction> begin_read(detail::LedgerConnection& impl,
+                                              std::string_view step);
   Transaction(Transaction&& other) noexcept
       : impl_(std::exchange(other.impl_, nullptr)), step_(other.step_) {}
   Transaction& operator=(Transaction&&) = delete;
@@ -422,6 +426,14 @@ class Transaction {
 LedgerResult<Transaction> Transaction::begin(detail::LedgerConnection& impl,
                                              std::string_view step) {
   static constexpr std::string_view kBegin = "BEGIN IMMEDIATE";
+  auto begun = impl.change(kBegin, step);
+  if (!begun) return begun.error();
+  return Transaction{impl, step};
+}
+
+LedgerResult<Transaction> Transaction::begin_read(detail::LedgerConnection& impl,
+                                                  std::string_view step) {
+  static constexpr std::string_view kBegin = "BEGIN DEFERRED";
   auto begun = impl.change(kBegin, step);
   if (!begun) return begun.error();
   return Transaction{impl, step};
@@ -629,12 +641,17 @@ LedgerResult<std::vector<std::string>> Ledger::already_seen(
   static constexpr std::string_view kSql =
       "SELECT EXISTS (SELECT 1 FROM actions WHERE investigate_id = ?1) OR "
       "EXISTS (SELECT 1 FROM deferred WHERE investigate_id = ?1)";
+  // One read transaction for the page: each statement on its own would take
+  // and drop the WAL read lock (a file lock and a mutex) once an id.
+  auto reading = Transaction::begin_read(*impl_, kStep);
+  if (!reading) return reading.error();
   std::vector<std::string> found;
   for (const std::string& id : investigate_ids) {
     auto seen = impl_->count(kSql, kStep, id);
     if (!seen) return seen.error();
     if (*seen > 0) found.push_back(id);
   }
+  if (auto ended = reading->commit(); !ended) return ended.error();
   return found;
 }
 
@@ -702,12 +719,15 @@ LedgerResult<std::size_t> Ledger::drop_deferred(std::span<const std::string> inv
 
 LedgerResult<std::vector<std::string>> Ledger::already_decided(
     std::span<const std::string> investigate_ids) {
+  auto reading = Transaction::begin_read(*impl_, "look up decisions");  // one snapshot, one lock
+  if (!reading) return reading.error();
   std::vector<std::string> found;
   for (const std::string& id : investigate_ids) {
     auto decided = already_decided(id);
     if (!decided) return decided.error();
     if (*decided) found.push_back(id);
   }
+  if (auto ended = reading->commit(); !ended) return ended.error();
   return found;
 }
 

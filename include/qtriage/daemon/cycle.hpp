@@ -45,6 +45,10 @@ struct CycleSettings {
   double max_share_per_cycle = 0.5;        // ... as a share of the messages scanned
   int max_attempts = 5;                    // failed calls before an action is failed for good
   std::size_t max_detections_per_cycle = 2000;  // detections fetches a cycle may make
+  // Calls under way at once (1 or 2): the next search page while a page is
+  // decided, two detections fetches, two reclassifications. With 1 every
+  // call waits for the one before (the faults test reads the sim's log so).
+  std::size_t calls_in_flight = 2;
   // Asked between pages and before each call: true once the daemon is
   // stopping. The call under way finishes and is recorded; nothing new starts.
   std::function<bool()> stop_requested;
