@@ -1,0 +1,1 @@
+# container deployment checks (issue 5): registered with CTest, label "deploy".

@@ -1,0 +1,1 @@
+# kubernetes deployment checks (issue 5): registered with CTest, label "deploy".

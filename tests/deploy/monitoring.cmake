@@ -1,0 +1,1 @@
+# monitoring deployment checks (issue 5): registered with CTest, label "deploy".

@@ -1,0 +1,1 @@
+# systemd deployment checks (issue 5): registered with CTest, label "deploy".
