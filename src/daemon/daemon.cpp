@@ -4,6 +4,7 @@
 #include "qtriage/daemon/cycle.hpp"
 #include "qtriage/daemon/logging.hpp"
 #include "qtriage/daemon/ops_server.hpp"
+#include "qtriage/daemon/service_notifier.hpp"
 #include "qtriage/rules/rule_loader.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -165,7 +166,21 @@ class Daemon {
     if (report.ok) account.last_ok = clock_.now();
     if (report.ok) spdlog::info("{}", summary_line(report));
     else spdlog::error("{}", summary_line(report));
+    notifier_.status(service_status(account, report));
     co_return report;
+  }
+
+  // systemctl status shows this line: the last cycle of an account, in short.
+  std::string service_status(const AccountState& account, const CycleReport& report) const {
+    std::string line = std::string(dry_run_ ? "dry-run" : "enforce") + "; last cycle of " +
+                       (account.name.empty() ? account.id : account.name) + ": " +
+                       std::to_string(report.scanned) + " scanned, " +
+                       std::to_string(report.acted) + " to act, " + std::to_string(report.done) +
+                       " done, " + std::to_string(report.failed) + " failed, " +
+                       std::to_string(report.held) + " held";
+    if (report.cap_tripped) line += ", BLAST-RADIUS CAP TRIPPED";
+    line += report.ok ? "; ok" : "; NOT OK: " + report.error;
+    return line;
   }
 
   int run_once() {
@@ -272,6 +287,7 @@ class Daemon {
     if (ops_) ops_->stop();
     signals_.cancel();
     deadline_.cancel();
+    watchdog_.cancel();
   }
 
   // The config keys a running daemon cannot take over: its connections,
@@ -297,6 +313,17 @@ class Daemon {
   // SIGHUP: the config file and the rules it names are read again and taken
   // only if both are valid; the audit log is reopened either way (rotation).
   void reload() {
+    notifier_.reloading();
+    // However the reload ends, systemd hears that the daemon is ready again.
+    struct Reloaded {
+      ServiceNotifier& notifier;
+      const rules::LiveRuleSet& rules;
+      const bool& dry_run;
+      ~Reloaded() {
+        notifier.reloaded(std::string(dry_run ? "dry-run" : "enforce") + "; rule set " +
+                          rules.current()->version() + " is live");
+      }
+    } reloaded{notifier_, live_rules_, dry_run_};
     if (auto reopened = audit_->reopen(); !reopened) {
       spdlog::error("SIGHUP: {}", reopened.error().message);
     }
@@ -355,6 +382,7 @@ class Daemon {
       return;
     }
     stopping_ = true;
+    notifier_.stopping();
     spdlog::info("stopping: the call under way finishes and is recorded, then qtriage exits "
                  "(at most 10 s)");
     // Calls waiting for the rate limiter give up now; the cycles see
@@ -368,6 +396,18 @@ class Daemon {
                    "next start");
       io_.stop();
     });
+  }
+
+  // WATCHDOG=1 from the event loop itself: if the loop hangs (a call with no
+  // deadline, a stuck commit), the pings stop and systemd restarts qtriage.
+  asio::awaitable<void> watchdog_pings(std::chrono::microseconds interval) {
+    while (!stopping_) {
+      notifier_.watchdog();
+      watchdog_.expires_after(interval);
+      boost::system::error_code cancelled;
+      co_await watchdog_.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
+      if (cancelled) break;
+    }
   }
 
   void listen_for_signals() {
@@ -392,6 +432,12 @@ class Daemon {
       return 2;
     }
     listen_for_signals();
+    notifier_.ready(std::string(dry_run_ ? "dry-run" : "enforce") + "; rule set " +
+                    live_rules_.current()->version() + " is live; first cycle under way");
+    if (const auto interval = notifier_.watchdog_interval()) {
+      spdlog::info("systemd watchdog: pinging every {} ms", interval->count() / 1000);
+      asio::co_spawn(io_, watchdog_pings(*interval), asio::detached);
+    }
     running_loops_ = accounts_.size();
     for (std::size_t i = 0; i < accounts_.size(); ++i) {
       timers_.push_back(std::make_unique<asio::steady_timer>(io_));
@@ -420,6 +466,8 @@ class Daemon {
   std::unique_ptr<OpsServer> ops_;
   asio::signal_set signals_{io_, SIGINT, SIGTERM, SIGHUP};
   asio::steady_timer deadline_{io_};
+  asio::steady_timer watchdog_{io_};
+  ServiceNotifier notifier_;
   std::size_t running_loops_ = 0;
   bool stopping_ = false;
 };
