@@ -296,6 +296,7 @@ struct RateLimiter::State {
   const Waiter* sleeper = nullptr;
   std::uint64_t arrivals = 0;
   std::uint64_t granted = 0;
+  std::optional<double> share_remaining;  // from the last Ratelimit header
   bool closed = false;  // shutdown(): no more grants
 };
 
@@ -414,6 +415,7 @@ void RateLimiter::observe_headers(std::string_view ratelimit, std::string_view r
     const double left_to_others =
         static_cast<double>(state.quota) - budget_of(state.quota, state.share);
     const double usable = static_cast<double>(*current->remaining) - left_to_others;
+    state.share_remaining = std::max(0.0, usable);
     // qtriage at its own share leaves exactly the others' part: the bucket,
     // refilling at the share's rate, already paces it, and a pause until the
     // reset would only waste the share. A pause is for others eating into
@@ -451,6 +453,8 @@ RateLimiterSnapshot RateLimiter::snapshot() const {
       .paused_until = state.bucket.paused_until(now),
       .waiting = state.queue.size(),
       .granted = state.granted,
+      .share_budget = budget_of(state.quota, state.share),
+      .share_remaining = state.share_remaining,
   };
 }
 

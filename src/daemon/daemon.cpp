@@ -250,7 +250,9 @@ class Daemon {
                                 {"capacity", limiter.capacity},
                                 {"refill_per_second", limiter.refill_per_second},
                                 {"waiting", limiter.waiting},
-                                {"granted", limiter.granted}};
+                                {"granted", limiter.granted},
+                                {"share_budget", limiter.share_budget}};
+      if (limiter.share_remaining) state["share_remaining"] = *limiter.share_remaining;
       if (limiter.paused_until) {
         state["paused_for_seconds"] =
             std::chrono::duration<double>(*limiter.paused_until - clock_.now()).count();
@@ -398,6 +400,16 @@ class Daemon {
     });
   }
 
+  // Gauges read at scrape time, so they are never older than the scrape.
+  std::string metrics_exposition() {
+    if (limiter_) {
+      const auto limiter = limiter_->snapshot();
+      // Before Cloudflare's first answer, nothing of the share is known used.
+      metrics_.rate_limit_remaining(limiter.share_remaining.value_or(limiter.share_budget));
+    }
+    return metrics_.exposition();
+  }
+
   // WATCHDOG=1 from the event loop itself: if the loop hangs (a call with no
   // deadline, a stuck commit), the pings stop and systemd restarts qtriage.
   asio::awaitable<void> watchdog_pings(std::chrono::microseconds interval) {
@@ -420,7 +432,7 @@ class Daemon {
 
   int serve() {
     ops_ = std::make_unique<OpsServer>(
-        io_.get_executor(), OpsHandlers{[this] { return metrics_.exposition(); },
+        io_.get_executor(), OpsHandlers{[this] { return metrics_exposition(); },
                                         [this] { return ready(); }, [this] { return status(); }});
     try {
       const auto port = ops_->listen(config_.server_listen.host, config_.server_listen.port);

@@ -145,11 +145,12 @@ void Metrics::api_retry(const std::string& endpoint) {
 }
 
 void Metrics::rate_limit_wait(std::chrono::duration<double> waited) {
+  if (waited.count() <= 0) return;  // granted at once: not a wait
   rate_limit_waits_.Increment();
   rate_limit_wait_seconds_.Increment(waited.count());
 }
 
-void Metrics::rate_limit_remaining(double tokens) { rate_limit_remaining_.Set(tokens); }
+void Metrics::rate_limit_remaining(double requests) { rate_limit_remaining_.Set(requests); }
 
 void Metrics::ledger_backlog(const std::string& state, double count) {
   backlog_.Add({{"state", state}}).Set(count);

@@ -104,6 +104,20 @@ TEST_F(RunCommand, TheDaemonActsServesItsEndpointsAndStopsOnSigterm) {
                                 "outcome=\"done\"}"),
             std::string::npos)
       << metrics.second;
+  // The share left in Cloudflare's window, from the sim's Ratelimit headers:
+  // 960 of its 1200 are qtriage's, and the cycle has spent some.
+  {
+    const std::smatch found = [&] {
+      std::smatch m;
+      std::regex_search(metrics.second, m,
+                        std::regex("\nqtriage_rate_limit_remaining_requests ([0-9.e+]+)\n"));
+      return m;
+    }();
+    ASSERT_FALSE(found.empty()) << metrics.second;
+    const double remaining = std::stod(found[1].str());
+    EXPECT_GT(remaining, 0);
+    EXPECT_LT(remaining, 960);
+  }
   // Prometheus's own checker finds nothing to fault in the exposition.
   const fs::path exposition = folder_ / "metrics.txt";
   std::ofstream(exposition) << metrics.second;

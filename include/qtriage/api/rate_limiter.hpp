@@ -39,6 +39,11 @@ struct RateLimiterSnapshot {
   std::optional<SteadyTime> paused_until;
   std::size_t waiting = 0;
   std::uint64_t granted = 0;
+  double share_budget = 0;  // requests of qtriage's share a window (quota x share)
+  // Requests left of qtriage's share in Cloudflare's current window, from
+  // the last Ratelimit header (what the token's other users are left aside);
+  // empty before any header came.
+  std::optional<double> share_remaining;
 };
 
 // The parameters of a Ratelimit or Ratelimit-Policy header's first item, e.g.

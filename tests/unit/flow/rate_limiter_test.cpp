@@ -136,6 +136,22 @@ TEST_F(RateLimiterTest, StartsFullWithTheShapeOfItsShareOfTheBudget) {
   EXPECT_EQ(snapshot.paused_until, std::nullopt);
   EXPECT_EQ(snapshot.waiting, 0u);
   EXPECT_EQ(snapshot.granted, 0u);
+  EXPECT_DOUBLE_EQ(snapshot.share_budget, 960);
+  EXPECT_EQ(snapshot.share_remaining, std::nullopt);  // no answer yet
+}
+
+// What /metrics shows as qtriage_rate_limit_remaining_requests: Cloudflare's
+// remaining count less the part left to the token's other users.
+TEST_F(RateLimiterTest, TheShareRemainingComesFromTheLastRatelimitHeader) {
+  RateLimiter limiter(clock, RateLimitConfig{});  // others keep 240 of 1200
+  limiter.observe_headers(R"("default";r=1000;t=30)", "");
+  EXPECT_EQ(limiter.snapshot().share_remaining, 760.0);
+  limiter.observe_headers(R"("default";r=250;t=30)", "");
+  EXPECT_EQ(limiter.snapshot().share_remaining, 10.0);
+  limiter.observe_headers(R"("default";r=100;t=30)", "");  // others ate into qtriage's part
+  EXPECT_EQ(limiter.snapshot().share_remaining, 0.0);
+  limiter.observe_headers("", "");  // no header: the last count stands
+  EXPECT_EQ(limiter.snapshot().share_remaining, 0.0);
 }
 
 TEST_F(RateLimiterTest, RejectsAConfigItCannotKeep) {
