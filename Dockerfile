@@ -42,6 +42,9 @@ COPY rules/*.yaml /etc/qtriage/rules/
 RUN mkdir -p /var/lib/qtriage && chown 10001:10001 /var/lib/qtriage && chmod 0700 /var/lib/qtriage
 USER 10001:10001
 VOLUME ["/var/lib/qtriage"]
+# SQLite spills large sorts and statement journals to a temporary file: on
+# the volume, since the root filesystem (and /tmp) may be read-only.
+ENV SQLITE_TMPDIR=/var/lib/qtriage
 EXPOSE 9464
 # No curl in a slim image: bash's /dev/tcp asks /healthz.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

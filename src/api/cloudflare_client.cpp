@@ -130,8 +130,10 @@ static std::string path_segment(std::string_view text) {
 
 asio::awaitable<Result<HttpResponse>> CloudflareClient::perform_once(const Call& call) {
   const SteadyTime asked = clock_.now();
-  co_await limiter_.acquire(call.priority);
-  if (hooks_.on_rate_limit_wait) hooks_.on_rate_limit_wait(call.priority, clock_.now() - asked);
+  const bool waited = co_await limiter_.acquire(call.priority);
+  if (waited && hooks_.on_rate_limit_wait) {
+    hooks_.on_rate_limit_wait(call.priority, clock_.now() - asked);
+  }
 
   const SteadyTime sent = clock_.now();
   // Named, not a temporary inside co_await: GCC 12 mishandles the lifetime of

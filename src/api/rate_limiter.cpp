@@ -296,7 +296,8 @@ struct RateLimiter::State {
   const Waiter* sleeper = nullptr;
   std::uint64_t arrivals = 0;
   std::uint64_t granted = 0;
-  std::optional<double> share_remaining;  // from the last Ratelimit header
+  std::optional<double> share_remaining;  // from the last Ratelimit header ...
+  std::optional<SteadyTime> share_remaining_until;  // ... until its window resets
   bool closed = false;  // shutdown(): no more grants
 };
 
@@ -329,14 +330,14 @@ void RateLimiter::shutdown() {
   state_->abort_waiters();
 }
 
-asio::awaitable<void> RateLimiter::acquire(Priority priority) {
+asio::awaitable<bool> RateLimiter::acquire(Priority priority) {
   State& state = *state_;
   if (state.closed) throw_aborted();
   // A token is there and nobody who ranks as high is waiting for it.
   const bool outranks_waiters = state.queue.empty() || priority < state.queue.begin()->first.first;
   if (outranks_waiters && state.bucket.try_take(state.clock.now())) {
     ++state.granted;
-    co_return;
+    co_return false;
   }
 
   State::Waiter self(co_await asio::this_coro::executor, &state);
@@ -365,7 +366,7 @@ asio::awaitable<void> RateLimiter::acquire(Priority priority) {
       const SteadyTime now = owner.clock.now();
       if (owner.bucket.try_take(now)) {
         ++owner.granted;
-        co_return;
+        co_return true;
       }
       owner.sleeper = &self;
       // The head sleeps on the clock, but shutdown can still wake it at once.
@@ -416,6 +417,8 @@ void RateLimiter::observe_headers(std::string_view ratelimit, std::string_view r
         static_cast<double>(state.quota) - budget_of(state.quota, state.share);
     const double usable = static_cast<double>(*current->remaining) - left_to_others;
     state.share_remaining = std::max(0.0, usable);
+    state.share_remaining_until.reset();
+    if (current->reset_seconds) state.share_remaining_until = now + server_wait(*current->reset_seconds);
     // qtriage at its own share leaves exactly the others' part: the bucket,
     // refilling at the share's rate, already paces it, and a pause until the
     // reset would only waste the share. A pause is for others eating into
@@ -454,7 +457,10 @@ RateLimiterSnapshot RateLimiter::snapshot() const {
       .waiting = state.queue.size(),
       .granted = state.granted,
       .share_budget = budget_of(state.quota, state.share),
-      .share_remaining = state.share_remaining,
+      // Past the window's reset the count no longer says anything.
+      .share_remaining = state.share_remaining_until && now >= *state.share_remaining_until
+                             ? std::nullopt
+                             : state.share_remaining,
   };
 }
 

@@ -158,21 +158,24 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
 
   // The next page is fetched while this one is decided and recorded, so
   // the API is not idle while the page is parsed and the ledger commits.
-  auto first_page = stream.next();
-  auto page = co_await std::move(first_page);
+  std::optional<api::Result<std::optional<api::SearchPage>>> page;
+  if (!stop_requested()) {
+    auto first_page = stream.next();
+    page = co_await std::move(first_page);
+  }
   for (;;) {
     if (stop_requested()) {
       fail("stopped before the window was searched whole; the next start goes on");
       complete = false;
       break;
     }
-    if (!page) {
-      fail("search: " + page.error().to_string());
+    if (!*page) {
+      fail("search: " + page->error().to_string());
       complete = false;
       break;
     }
-    if (!*page) break;
-    const api::SearchPage messages = std::move(**page);
+    if (!**page) break;
+    const api::SearchPage messages = std::move(***page);
     ++report.pages;
     report.scanned += messages.messages.size();
     if (metrics_) metrics_->messages_scanned(account, static_cast<double>(messages.messages.size()));
@@ -370,7 +373,7 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
         auto fetch = client_.get_detections(candidate.message->id);
         candidate.detections = co_await std::move(fetch);
       },
-      [] { return true; });
+      [this] { return !stop_requested(); });
 
   // Second pass, in the page's order: decide again with the detections,
   // then the decision's record.
@@ -378,6 +381,13 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
     const api::Message& message = *candidate.message;
     rules::MessageFacts& facts = candidate.facts;
     rules::Decision& decision = candidate.decision;
+    if (decision.verdict == rules::Verdict::needs_detections && !candidate.detections) {
+      // Not fetched (the daemon is stopping): undecided, nothing recorded,
+      // so the window stays open and the next start decides it.
+      fail("stopped before every detections fetch of the page was made");
+      cycle.complete = false;
+      continue;
+    }
     if (candidate.detections) {
       if (!*candidate.detections) {
         fail("detections of " + message.id + ": " + candidate.detections->error().to_string());

@@ -410,8 +410,8 @@ class Daemon {
     return metrics_.exposition();
   }
 
-  // WATCHDOG=1 from the event loop itself: if the loop hangs (a call with no
-  // deadline, a stuck commit), the pings stop and systemd restarts qtriage.
+  // WATCHDOG=1 from the event loop itself: if the loop is blocked (a stuck
+  // commit, a busy loop), the pings stop and systemd restarts qtriage.
   asio::awaitable<void> watchdog_pings(std::chrono::microseconds interval) {
     while (!stopping_) {
       notifier_.watchdog();

@@ -145,7 +145,6 @@ void Metrics::api_retry(const std::string& endpoint) {
 }
 
 void Metrics::rate_limit_wait(std::chrono::duration<double> waited) {
-  if (waited.count() <= 0) return;  // granted at once: not a wait
   rate_limit_waits_.Increment();
   rate_limit_wait_seconds_.Increment(waited.count());
 }

@@ -89,11 +89,14 @@ rules = {os.path.basename(p): p for p in glob.glob(os.path.join(src, "rules/*.ya
 check(set(cm["data"]) == {"qtriage.yaml"} | set(rules), f"ConfigMap keys {sorted(cm['data'])}")
 check(all(cm["data"][k] == open(p).read() for k, p in rules.items()), "ConfigMap rules match rules/")
 
-# Secrets hold nothing but the placeholder.
-for s in kinds("Secret"):
-    values = list(s.get("stringData", {}).values())
-    values += [base64.b64decode(v).decode() for v in s.get("data", {}).values()]
-    check(values and set(values) == {"replace-me"}, f"Secret {s['metadata']['name']} is a placeholder")
+# The base applies no Secret (re-applying it must never overwrite the real
+# token); the example beside it names the Secret the Deployment mounts and
+# holds nothing but the placeholder.
+check(not kinds("Secret"), "the base applies no Secret")
+(example,) = load(os.path.join(k8s, "base", "secret.example.yaml"))
+values = list(example.get("stringData", {}).values())
+values += [base64.b64decode(v).decode() for v in example.get("data", {}).values()]
+check(values and set(values) == {"replace-me"}, "secret.example.yaml holds only the placeholder")
 
 (np,) = kinds("NetworkPolicy")
 ports = lambda rules: sorted((p["port"], p.get("protocol", "TCP")) for r in rules for p in r.get("ports", []))
@@ -109,6 +112,8 @@ check(sorted((i["key"], i["path"]) for i in items)
       == sorted((k, k if k == "qtriage.yaml" else "rules/" + k) for k in cm["data"]),
       "config volume: qtriage.yaml at the root, every rule under rules/")
 check(volumes["token"]["secret"].get("defaultMode") == 0o400, "token file mode 0400")
+check(volumes["token"]["secret"]["secretName"] == example["metadata"]["name"],
+      "the token volume mounts the Secret that secret.example.yaml names")
 pod_root = os.path.join(work, "pod")
 for i in items:
     path = os.path.join(pod_root + mounts["config"], i["path"])

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The systemd unit and `cmake --install`, checked with systemd's own tools:
 #   1. systemd-analyze security scores systemd/qtriage.service at most 1.5;
-#   2. cmake --install into a scratch DESTDIR lays out what a packager
-#      expects (binary, unit, config, starter rules, the operations guide);
+#   2. cmake --install --prefix /usr into a scratch DESTDIR lays out what a
+#      packager expects (binary, unit, /etc/qtriage config and starter rules,
+#      the operations guide); a reinstall keeps the operator's edits; another
+#      prefix gets a unit with its own paths;
 #   3. systemd-analyze verify finds nothing wrong with the installed unit;
 #   4. the installed qtriage checks the installed config and rules.
 # Usage: systemd_unit_test.sh SOURCE_DIR BUILD_DIR
@@ -26,13 +28,11 @@ if ! awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }'; then
 fi
 echo "ok: systemd-analyze security scores the unit $score (at most 1.5)"
 
-# 2. The install layout under the build's prefix (a packager's is /usr, with
-# the config in /etc; the presets' is /usr/local, with /usr/local/etc).
-prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
-etc=$prefix/etc
-[[ $prefix == /usr ]] && etc=/etc
-DESTDIR=$work/root cmake --install "$build_dir" >/dev/null
+# 2. The install layout for a packager (--prefix /usr: the config in /etc).
+prefix=/usr
+etc=/etc
 root=$work/root
+DESTDIR=$root cmake --install "$build_dir" --prefix "$prefix" >/dev/null
 for path in "$prefix/bin/qtriage" "$prefix/lib/systemd/system/qtriage.service" \
             "$etc/qtriage/qtriage.yaml" "$etc/qtriage/rules/10-remediate.yaml" \
             "$prefix/share/doc/qtriage/operations.md"; do
@@ -45,12 +45,29 @@ done
 [[ ! -e $root$etc/qtriage/rules/tests ]] || { echo "FAIL: rule tests installed as rules"; exit 1; }
 [[ ! -e $root$prefix/bin/qtriage-sim ]] || { echo "FAIL: the test sim is installed"; exit 1; }
 installed_unit=$root$prefix/lib/systemd/system/qtriage.service
-grep -q "^ExecStart=$prefix/bin/qtriage run -c $etc/qtriage/qtriage.yaml\$" "$installed_unit" ||
-  { echo "FAIL: the installed unit does not run $prefix/bin/qtriage on $etc/qtriage:"; grep ^Exec "$installed_unit"; exit 1; }
-if [[ $prefix == /usr ]]; then
-  cmp -s "$unit" "$installed_unit" || { echo "FAIL: with prefix /usr the unit is not installed as it is"; exit 1; }
-fi
-echo "ok: cmake --install lays out bin, unit, config, rules and docs under $prefix"
+cmp -s "$unit" "$installed_unit" || { echo "FAIL: with prefix /usr the unit is not installed as it is"; exit 1; }
+echo "ok: cmake --install --prefix /usr lays out bin, unit, /etc/qtriage and docs"
+
+# An upgrade keeps the operator's config and rules; the shipped ones go beside.
+echo "# edited by the operator" >>"$root/etc/qtriage/qtriage.yaml"
+echo "# edited by the operator" >>"$root/etc/qtriage/rules/50-release.yaml"
+DESTDIR=$root cmake --install "$build_dir" --prefix "$prefix" >/dev/null
+grep -q "edited by the operator" "$root/etc/qtriage/qtriage.yaml" ||
+  { echo "FAIL: a reinstall overwrote the operator's config"; exit 1; }
+grep -q "edited by the operator" "$root/etc/qtriage/rules/50-release.yaml" ||
+  { echo "FAIL: a reinstall overwrote the operator's rule"; exit 1; }
+cmp -s "$source_dir/systemd/qtriage.yaml" "$root/etc/qtriage/qtriage.yaml.dist" ||
+  { echo "FAIL: the shipped config is not beside the kept one as qtriage.yaml.dist"; exit 1; }
+echo "ok: a reinstall keeps the edited config and rules and puts the shipped ones beside (*.dist)"
+
+# Another prefix: the unit runs that prefix's binary on that prefix's config.
+other=$work/other
+DESTDIR=$other cmake --install "$build_dir" --prefix /opt/qtriage >/dev/null
+other_unit=$other/opt/qtriage/lib/systemd/system/qtriage.service
+grep -q '^ExecStart=/opt/qtriage/bin/qtriage run -c /opt/qtriage/etc/qtriage/qtriage.yaml$' "$other_unit" ||
+  { echo "FAIL: with prefix /opt/qtriage the unit's paths are not rewritten:"; grep -E '^(Exec|Load)' "$other_unit"; exit 1; }
+[[ -e $other/opt/qtriage/etc/qtriage/qtriage.yaml ]] || { echo "FAIL: no config under /opt/qtriage/etc"; exit 1; }
+echo "ok: with --prefix /opt/qtriage the unit and the config follow the prefix"
 
 # 3. systemd's own reading of the installed unit, its paths pointed into the
 # scratch root so that verify finds the installed binary.

@@ -55,6 +55,7 @@ struct ClientHooks {
   // release, reclassify; status is 0 when no answer came.
   std::function<void(std::string_view endpoint, int status, Duration latency)> on_response;
   std::function<void(std::string_view endpoint, const RetryEvent&)> on_retry;
+  // A call that had to wait for the rate limiter (not one granted at once).
   std::function<void(Priority, Duration waited)> on_rate_limit_wait;
 };
 

@@ -42,7 +42,7 @@ struct RateLimiterSnapshot {
   double share_budget = 0;  // requests of qtriage's share a window (quota x share)
   // Requests left of qtriage's share in Cloudflare's current window, from
   // the last Ratelimit header (what the token's other users are left aside);
-  // empty before any header came.
+  // empty before any header came, and once that header's window has reset.
   std::optional<double> share_remaining;
 };
 
@@ -119,7 +119,9 @@ class RateLimiter {
   // Resumes when this call may send one request. Waiters are served lowest
   // Priority first, then in arrival order. Cancellable (throws operation_aborted).
   // Throws operation_aborted too if the limiter is destroyed while waiting.
-  asio::awaitable<void> acquire(Priority priority);
+  // True when the call had to wait for its turn or a token, false when it
+  // was granted at once (for the metrics: only the former is a wait).
+  asio::awaitable<bool> acquire(Priority priority);
 
   // Corrects the bucket from an answer's headers, e.g.
   //   Ratelimit: "default";r=50;t=30       (r remaining, t seconds to reset)

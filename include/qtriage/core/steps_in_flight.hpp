@@ -40,7 +40,9 @@ boost::asio::awaitable<void> steps_in_flight(std::size_t count, std::size_t in_f
   using boost::asio::experimental::awaitable_operators::operator&&;
   auto first = worker();
   auto second = worker();
-  co_await (std::move(first) && std::move(second));
+  // Named first: GCC 12 mishandles temporaries inside a co_await expression.
+  auto both = std::move(first) && std::move(second);
+  co_await std::move(both);
 }
 
 }  // namespace qtriage

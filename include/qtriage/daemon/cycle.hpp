@@ -45,9 +45,11 @@ struct CycleSettings {
   double max_share_per_cycle = 0.5;        // ... as a share of the messages scanned
   int max_attempts = 5;                    // failed calls before an action is failed for good
   std::size_t max_detections_per_cycle = 2000;  // detections fetches a cycle may make
-  // Calls under way at once (1 or 2): the next search page while a page is
-  // decided, two detections fetches, two reclassifications. With 1 every
-  // call waits for the one before (the faults test reads the sim's log so).
+  // Calls of one kind under way at once (1 or 2): two detections fetches,
+  // two reclassifications, and the next search page fetched while a page is
+  // decided (so up to three calls: the page and its two fetches). With 1
+  // every call waits for the one before (the faults test reads the sim's
+  // log so). The rate limiter paces them all the same.
   std::size_t calls_in_flight = 2;
   // Asked between pages and before each call: true once the daemon is
   // stopping. The call under way finishes and is recorded; nothing new starts.

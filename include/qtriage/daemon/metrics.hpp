@@ -39,7 +39,7 @@ class Metrics {
   // ---- the API ---------------------------------------------------------------------
   void api_request(const std::string& endpoint, int status, std::chrono::duration<double> latency);
   void api_retry(const std::string& endpoint);
-  // A call that waited for a token (one granted at once is not counted).
+  // A call that waited for the rate limiter (the client reports no other).
   void rate_limit_wait(std::chrono::duration<double> waited);
   // Requests left of qtriage's share in Cloudflare's window.
   void rate_limit_remaining(double requests);

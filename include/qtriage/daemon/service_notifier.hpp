@@ -1,7 +1,8 @@
 #pragma once
 // What systemd learns of the daemon (sd_notify, Type=notify): READY=1 once
 // the rules are loaded and the server listens, WATCHDOG=1 from the event
-// loop (so a hung loop stops the pings and systemd restarts the service),
+// loop (so a blocked loop, a stuck commit or a busy loop, stops the pings
+// and systemd restarts the service),
 // STATUS= with the last cycle's counts, RELOADING=1 around a SIGHUP, and
 // STOPPING=1 when a stop begins. Without NOTIFY_SOCKET (a terminal, a
 // container) every call is a no-op.

@@ -140,6 +140,25 @@ TEST_F(RateLimiterTest, StartsFullWithTheShapeOfItsShareOfTheBudget) {
   EXPECT_EQ(snapshot.share_remaining, std::nullopt);  // no answer yet
 }
 
+// qtriage_rate_limit_waits_total counts the calls acquire() says waited.
+TEST_F(RateLimiterTest, AcquireSaysWhetherTheCallHadToWait) {
+  RateLimiter limiter(clock, RateLimitConfig{1200, std::chrono::minutes(5), 0.8, 2});
+  std::vector<bool> waited;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        for (int i = 0; i < 3; ++i) {
+          const bool queued = co_await limiter.acquire(Priority::search);
+          waited.push_back(queued);
+        }
+      },
+      asio::detached);
+  ctx.run();
+  // The burst of two is granted at once; the third waits for a refill.
+  EXPECT_EQ(waited, (std::vector<bool>{false, false, true}));
+  EXPECT_GT(clock.now(), SteadyTime{});
+}
+
 // What /metrics shows as qtriage_rate_limit_remaining_requests: Cloudflare's
 // remaining count less the part left to the token's other users.
 TEST_F(RateLimiterTest, TheShareRemainingComesFromTheLastRatelimitHeader) {
@@ -152,6 +171,8 @@ TEST_F(RateLimiterTest, TheShareRemainingComesFromTheLastRatelimitHeader) {
   EXPECT_EQ(limiter.snapshot().share_remaining, 0.0);
   limiter.observe_headers("", "");  // no header: the last count stands
   EXPECT_EQ(limiter.snapshot().share_remaining, 0.0);
+  clock.advance(std::chrono::seconds(30));  // t=30: the window has reset
+  EXPECT_EQ(limiter.snapshot().share_remaining, std::nullopt);
 }
 
 TEST_F(RateLimiterTest, RejectsAConfigItCannotKeep) {
@@ -543,9 +564,9 @@ TEST_F(RateLimiterTest, ShutdownWakesTheCallSleepingOnARealClockAtOnce) {
   limiter.on_too_many_requests(std::nullopt);  // the next token is five minutes away
   std::string outcome;
   asio::co_spawn(ctx, limiter.acquire(Priority::move),
-                 [&](std::exception_ptr e) { outcome = describe(e); });
+                 [&](std::exception_ptr e, bool) { outcome = describe(e); });
   asio::co_spawn(ctx, limiter.acquire(Priority::search),
-                 [&](std::exception_ptr e) { outcomes["queued"] = describe(e); });
+                 [&](std::exception_ptr e, bool) { outcomes["queued"] = describe(e); });
   asio::steady_timer soon(ctx, 20ms);
   soon.async_wait([&](auto) { limiter.shutdown(); });
   const auto started = SteadyClock::now();
@@ -558,7 +579,7 @@ TEST_F(RateLimiterTest, ShutdownWakesTheCallSleepingOnARealClockAtOnce) {
   // And nothing is granted after it.
   ctx.restart();
   asio::co_spawn(ctx, limiter.acquire(Priority::move),
-                 [&](std::exception_ptr e) { outcome = describe(e); });
+                 [&](std::exception_ptr e, bool) { outcome = describe(e); });
   ctx.run();
   EXPECT_EQ(outcome, "aborted");
 }

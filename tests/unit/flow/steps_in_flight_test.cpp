@@ -31,8 +31,9 @@ auto traced_step(Trace& trace, std::size_t yields) {
     trace.started.push_back(index);
     trace.most_under_way = std::max(trace.most_under_way, ++trace.under_way);
     // Index 0 takes longest, so the steps after it overtake it.
+    const auto executor = co_await asio::this_coro::executor;
     for (std::size_t turn = 0; turn < (index == 0 ? 3 * yields : yields); ++turn) {
-      co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+      co_await asio::post(executor, asio::use_awaitable);
     }
     --trace.under_way;
     trace.finished.push_back(index);

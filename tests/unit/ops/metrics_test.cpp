@@ -46,16 +46,6 @@ TEST(Metrics, EveryFamilyOfTheMetricSetIsExposedWithItsHelp) {
   }
 }
 
-TEST(Metrics, OnlyCallsThatWaitedCountAsRateLimitWaits) {
-  Metrics metrics;
-  metrics.rate_limit_wait(0ms);  // granted at once
-  metrics.rate_limit_wait(250ms);
-  metrics.rate_limit_wait(0ms);
-  const std::string text = metrics.exposition();
-  EXPECT_TRUE(has(text, "qtriage_rate_limit_waits_total 1\n")) << text;
-  EXPECT_TRUE(has(text, "qtriage_rate_limit_wait_seconds_total 0.25\n")) << text;
-}
-
 TEST(Metrics, CountersCarryTheirLabelsAndValues) {
   Metrics metrics;
   metrics.decision("junk-spam", "move JunkEmail", "act", "enforce");
