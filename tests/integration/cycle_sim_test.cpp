@@ -226,5 +226,53 @@ TEST(CycleAgainstSim, PastTheDetectionsBudgetMessagesWaitInTheLedgerForLaterCycl
   EXPECT_EQ(h.ledger->deferred_count(h.sim.account_id()).value(), 0);
 }
 
+// SIGTERM during a page's detections fetches: the fetches not yet made are
+// not made, and the messages that needed them stay undecided (nothing is
+// recorded for them, the checkpoint stays), so the next start decides them
+// with their detections, each fetched once in all.
+TEST(CycleAgainstSim, AStopDuringDetectionsFetchesLeavesTheRestUndecided) {
+  Harness h(3000);
+  const char* links = R"yaml(
+- rule: junk-suspicious-with-bad-links
+  condition: disposition = SUSPICIOUS and not quarantined and any(links, _.domain = login-example.net)
+  action: move JunkEmail
+)yaml";
+  std::size_t needing = 0;
+  for (const auto& message : h.sim.mailbox()) {
+    const auto& m = message.as_object();
+    const auto* quarantined = m.if_contains("is_quarantined");
+    needing += testing::json_text(m.at("final_disposition")) == "SUSPICIOUS" && quarantined &&
+               quarantined->is_bool() && !quarantined->as_bool();
+  }
+  ASSERT_GT(needing, 40u);
+
+  const auto stopped = h.cycle(links, false, 5000, [&h](CycleSettings& settings) {
+    settings.stop_requested = [&h] { return h.calls_to("detections") >= 7; };
+  });
+  EXPECT_FALSE(stopped.ok) << summary_line(stopped);
+  EXPECT_FALSE(h.ledger->checkpoint(h.sim.account_id()).value());
+  // Two fetches in flight: at most one more answer after the stop was seen.
+  const std::size_t fetched_before_stop = h.calls_to("detections");
+  EXPECT_GE(fetched_before_stop, 7u);
+  EXPECT_LE(fetched_before_stop, 8u);
+  // Every message of the rule's disposition that is in the ledger had its
+  // detections read: a decision is never made without them.
+  std::size_t recorded_suspicious = 0;
+  const auto rows = h.ledger->query({}).value();
+  std::set<std::string> suspicious_ids;
+  for (const auto& message : h.sim.mailbox()) {
+    const auto& m = message.as_object();
+    if (testing::json_text(m.at("final_disposition")) == "SUSPICIOUS") {
+      suspicious_ids.insert(testing::json_text(m.at("id")));
+    }
+  }
+  for (const auto& row : rows) recorded_suspicious += suspicious_ids.count(row.investigate_id);
+  EXPECT_LE(recorded_suspicious, fetched_before_stop);
+
+  const auto resumed = h.cycle(links, false);
+  EXPECT_TRUE(resumed.ok) << summary_line(resumed);
+  EXPECT_EQ(h.calls_to("detections"), needing) << "each message's detections fetched once";
+}
+
 }  // namespace
 }  // namespace qtriage::daemon
