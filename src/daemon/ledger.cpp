@@ -899,18 +899,46 @@ LedgerResult<std::vector<ActionRow>> Ledger::held(std::optional<std::size_t> lim
   return impl_->rows(held_sql(), "read held actions", limit_of(limit));
 }
 
-LedgerResult<std::size_t> Ledger::approve_cycle(std::string_view cycle_id, api::Timestamp now) {
-  static constexpr std::string_view kSql =
-      "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
-      "WHERE cycle_id = ?2 AND state = 'held'";
-  return impl_->change(kSql, "approve a cycle", to_ms(now), cycle_id);
+namespace {
+
+// The statements of an operator's verdict on held rows, by what selects them
+// (cycle, rule, id): approve sends them to decided, discard ends them
+// skipped with the reason. Statements are cached by their text, so each
+// is a literal.
+struct HeldStatements {
+  std::string_view by_cycle, by_rule, by_id;
+};
+constexpr HeldStatements kApproveHeld{
+    "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
+    "WHERE cycle_id = ?2 AND state = 'held'",
+    "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
+    "WHERE rule = ?2 AND state = 'held'",
+    "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
+    "WHERE investigate_id = ?2 AND state = 'held'"};
+constexpr HeldStatements kDiscardHeld{
+    "UPDATE actions SET state = 'skipped', outcome = 'discarded by an operator', "
+    "updated_at_ms = ?1 WHERE cycle_id = ?2 AND state = 'held'",
+    "UPDATE actions SET state = 'skipped', outcome = 'discarded by an operator', "
+    "updated_at_ms = ?1 WHERE rule = ?2 AND state = 'held'",
+    "UPDATE actions SET state = 'skipped', outcome = 'discarded by an operator', "
+    "updated_at_ms = ?1 WHERE investigate_id = ?2 AND state = 'held'"};
+
+const HeldStatements& held_statements(Ledger::HeldVerdict verdict) {
+  return verdict == Ledger::HeldVerdict::approve ? kApproveHeld : kDiscardHeld;
 }
 
-LedgerResult<std::size_t> Ledger::approve_rule(std::string_view rule, api::Timestamp now) {
-  static constexpr std::string_view kSql =
-      "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
-      "WHERE rule = ?2 AND state = 'held'";
-  return impl_->change(kSql, "approve a rule", to_ms(now), rule);
+}  // namespace
+
+LedgerResult<std::size_t> Ledger::resolve_held_cycle(std::string_view cycle_id,
+                                                     HeldVerdict verdict, api::Timestamp now) {
+  return impl_->change(held_statements(verdict).by_cycle, "resolve a cycle's held rows",
+                       to_ms(now), cycle_id);
+}
+
+LedgerResult<std::size_t> Ledger::resolve_held_rule(std::string_view rule, HeldVerdict verdict,
+                                                    api::Timestamp now) {
+  return impl_->change(held_statements(verdict).by_rule, "resolve a rule's held rows",
+                       to_ms(now), rule);
 }
 
 LedgerResult<std::vector<ActionRow>> Ledger::adopt_unchecked(std::string_view account_id,
@@ -973,18 +1001,15 @@ LedgerResult<std::size_t> Ledger::release_cycle(std::string_view cycle_id,
   return *released - kept;
 }
 
-LedgerResult<std::size_t> Ledger::approve_ids(std::span<const std::string> investigate_ids,
-                                              api::Timestamp now) {
-  static constexpr std::string_view kStep = "approve ids";
-  static constexpr std::string_view kSql =
-      "UPDATE actions SET state = 'decided', updated_at_ms = ?1 "
-      "WHERE investigate_id = ?2 AND state = 'held'";
+LedgerResult<std::size_t> Ledger::resolve_held_ids(std::span<const std::string> investigate_ids,
+                                                   HeldVerdict verdict, api::Timestamp now) {
+  static constexpr std::string_view kStep = "resolve held ids";
   if (investigate_ids.empty()) return std::size_t{0};
   auto transaction = Transaction::begin(*impl_, kStep);
   if (!transaction) return transaction.error();
   std::size_t changed = 0;
   for (const std::string& id : investigate_ids) {
-    auto one = impl_->change(kSql, kStep, to_ms(now), id);
+    auto one = impl_->change(held_statements(verdict).by_id, kStep, to_ms(now), id);
     if (!one) return one.error();
     changed += *one;
   }

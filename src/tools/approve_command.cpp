@@ -1,7 +1,9 @@
 // `qtriage approve`: moves held decisions (over a blast-radius cap, or of a
 // rule with `approve: required`) back to decided in the ledger, by cycle, by
 // rule or by investigate id, so that the daemon's next cycle carries them
-// out. `--list` shows what is held.
+// out; with `--discard`, ends them skipped instead (never carried out, the
+// ledger's outcome says "discarded by an operator"). `--list` shows what is
+// held.
 //
 // Exit codes: 0 fine (also when nothing was held), 1 rejected input (config,
 // arguments), 2 runtime failure (the ledger is missing or cannot be written).
@@ -27,6 +29,7 @@ struct ApproveOptions {
   std::string rule;
   std::vector<std::string> ids;
   bool list = false;
+  bool discard = false;
 };
 
 const char* plural(std::size_t n) { return n == 1 ? "" : "s"; }
@@ -66,28 +69,34 @@ int approve(const ApproveOptions& options, bool cycle_given, bool rule_given) {
   if (options.list) return list_held(*ledger);
 
   const auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  daemon::LedgerResult<std::size_t> approved = std::size_t{0};
+  using Verdict = daemon::Ledger::HeldVerdict;
+  const Verdict verdict = options.discard ? Verdict::discard : Verdict::approve;
+  daemon::LedgerResult<std::size_t> resolved = std::size_t{0};
   std::string what;
   if (cycle_given) {
-    approved = ledger->approve_cycle(options.cycle, now);
+    resolved = ledger->resolve_held_cycle(options.cycle, verdict, now);
     what = "of cycle " + options.cycle;
   } else if (rule_given) {
-    approved = ledger->approve_rule(options.rule, now);
+    resolved = ledger->resolve_held_rule(options.rule, verdict, now);
     what = "of rule " + options.rule;
   } else {
-    approved = ledger->approve_ids(options.ids, now);
+    resolved = ledger->resolve_held_ids(options.ids, verdict, now);
     what = "among the " + std::to_string(options.ids.size()) + " id" +
            plural(options.ids.size()) + " given";
   }
-  if (!approved) {
-    std::fprintf(stderr, "%s: %s\n", command, approved.error().to_string().c_str());
+  if (!resolved) {
+    std::fprintf(stderr, "%s: %s\n", command, resolved.error().to_string().c_str());
     return 2;
   }
-  if (*approved == 0) {
-    std::printf("approved 0 decisions: none held %s\n", what.c_str());
+  const char* done = options.discard ? "discarded" : "approved";
+  if (*resolved == 0) {
+    std::printf("%s 0 decisions: none held %s\n", done, what.c_str());
+  } else if (options.discard) {
+    std::printf("discarded %zu held decision%s %s; they will never be carried out\n", *resolved,
+                plural(*resolved), what.c_str());
   } else {
-    std::printf("approved %zu held decision%s %s; the next cycle carries them out\n", *approved,
-                plural(*approved), what.c_str());
+    std::printf("approved %zu held decision%s %s; the next cycle carries them out\n", *resolved,
+                plural(*resolved), what.c_str());
   }
   return 0;
 }
@@ -96,13 +105,18 @@ int approve(const ApproveOptions& options, bool cycle_given, bool rule_given) {
 
 std::function<int()> add_approve_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "approve", "Release held decisions (by cycle, rule or id) for the daemon's next cycle");
+      "approve",
+      "Release held decisions (by cycle, rule or id) for the daemon's next cycle, or --discard them");
   auto options = std::make_shared<ApproveOptions>();
   cmd->add_option("-c,--config", options->config_path, "The config file")->required();
   auto* cycle = cmd->add_option("--cycle", options->cycle, "Approve what this cycle held");
   auto* rule = cmd->add_option("--rule", options->rule, "Approve what this rule's decisions held");
   auto* ids = cmd->add_option("--id", options->ids, "Approve these investigate ids (one or more)");
   auto* list = cmd->add_flag("--list", options->list, "Show the held decisions instead");
+  auto* discard = cmd->add_flag(
+      "--discard", options->discard,
+      "Discard the held decisions chosen instead of approving them: never carried out");
+  discard->excludes(list);
   cycle->excludes(rule)->excludes(ids)->excludes(list);
   rule->excludes(ids)->excludes(list);
   ids->excludes(list);

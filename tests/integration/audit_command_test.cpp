@@ -419,6 +419,26 @@ TEST_F(ApproveCommand, ByIdsReleasesTheHeldOnesAmongThem) {
   EXPECT_EQ(state_of("d1"), ActionState::done);
 }
 
+TEST_F(ApproveCommand, DiscardEndsTheHeldOnesSkippedForGood) {
+  write_standard_ledger();
+  const auto result = run({"approve", "--cycle", "c1", "--discard"});
+  ASSERT_EQ(result.code, 0) << result.output;
+  EXPECT_NE(result.output.find("discarded 2 held decisions of cycle c1; they will never be "
+                               "carried out"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(state_of("h1"), ActionState::skipped);
+  EXPECT_EQ(state_of("h2"), ActionState::skipped);
+  EXPECT_EQ(state_of("h3"), ActionState::held);
+  // An approval afterwards cannot bring them back.
+  const auto again = run({"approve", "--id", "h1"});
+  EXPECT_NE(again.output.find("approved 0 decisions"), std::string::npos) << again.output;
+  EXPECT_EQ(state_of("h1"), ActionState::skipped);
+  // --discard says what to discard, and is not for --list.
+  EXPECT_EQ(run({"approve", "--discard"}).code, 1);
+  EXPECT_NE(run({"approve", "--list", "--discard"}).code, 0);
+}
+
 TEST_F(ApproveCommand, NothingHeldIsStillExit0) {
   write_standard_ledger();
   const auto result = run({"approve", "--cycle", "no-such-cycle"});

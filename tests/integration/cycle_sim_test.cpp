@@ -172,7 +172,7 @@ TEST(CycleAgainstSim, ARuleThatMatchesEverythingTripsTheCapUntilApproved) {
   EXPECT_EQ(h.ledger->counts_by_state().value().at(ActionState::held),
             static_cast<std::int64_t>(report.acted));
 
-  const auto approved = h.ledger->approve_cycle(report.cycle_id, {}).value();
+  const auto approved = h.ledger->resolve_held_cycle(report.cycle_id, Ledger::HeldVerdict::approve, {}).value();
   EXPECT_EQ(approved, report.acted);
   const auto next = h.cycle(everything, false, 50);
   EXPECT_EQ(next.done, report.acted) << summary_line(next);

@@ -12,7 +12,7 @@
 //
 // States: decided -> sent -> done, or -> failed (for good, once attempts reach
 // the limit; until then mark_failed() puts the row back to decided for a
-// retry in a later cycle). held -> decided through approve_*(). would-do
+// retry in a later cycle). held -> decided (approved) or skipped (discarded) through resolve_held_*(). would-do
 // (dry-run) and skipped are final. An `ignore` decision is stored as skipped:
 // it has nothing to carry out, but the message is never decided again.
 //
@@ -105,7 +105,9 @@ struct ActionRow {
   std::string cycle_id;
   ActionState state = ActionState::decided;
   int attempts = 0;     // failed attempts so far
-  std::string outcome;  // Cloudflare's per-id answer (text or JSON); empty when none yet
+  // Cloudflare's per-id answer (text or JSON), or "discarded by an operator";
+  // empty when none yet.
+  std::string outcome;
   std::string error;    // the last failure; empty when none
   api::Timestamp created_at{};
   api::Timestamp updated_at{};
@@ -278,9 +280,16 @@ class Ledger {
 
   // ---- held decisions (blast-radius caps, approve: required) ----
   LedgerResult<std::vector<ActionRow>> held(std::optional<std::size_t> limit = std::nullopt);
-  // held -> decided, for the next cycle. Each returns how many rows changed.
-  LedgerResult<std::size_t> approve_cycle(std::string_view cycle_id, api::Timestamp now);
-  LedgerResult<std::size_t> approve_rule(std::string_view rule, api::Timestamp now);
+  // What an operator does with held decisions (qtriage approve): approve
+  // them (held -> decided: the next cycle carries them out) or discard them
+  // (held -> skipped for good, outcome "discarded by an operator": never
+  // carried out, and the message is never decided again). Each returns how
+  // many rows changed.
+  enum class HeldVerdict { approve, discard };
+  LedgerResult<std::size_t> resolve_held_cycle(std::string_view cycle_id, HeldVerdict verdict,
+                                               api::Timestamp now);
+  LedgerResult<std::size_t> resolve_held_rule(std::string_view rule, HeldVerdict verdict,
+                                              api::Timestamp now);
   // The daemon's own release of a cycle it recorded held (see cycle.hpp):
   // held -> decided for every row of the cycle except those of
   // `keep_held_rules` (approve: required, or over their own cap), and the
@@ -300,8 +309,8 @@ class Ledger {
   LedgerResult<std::vector<ActionRow>> adopt_unchecked(std::string_view account_id,
                                                        std::string_view cycle_id,
                                                        api::Timestamp now);
-  LedgerResult<std::size_t> approve_ids(std::span<const std::string> investigate_ids,
-                                        api::Timestamp now);
+  LedgerResult<std::size_t> resolve_held_ids(std::span<const std::string> investigate_ids,
+                                             HeldVerdict verdict, api::Timestamp now);
 
   // ---- reading ----
   LedgerResult<StateCounts> counts_by_state();

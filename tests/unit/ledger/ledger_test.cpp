@@ -455,23 +455,42 @@ TEST_F(LedgerHeld, HeldAreListedAndNotPending) {
 }
 
 TEST_F(LedgerHeld, ApproveByCycle) {
-  EXPECT_EQ(ledger_.approve_cycle("c1", at(2000)).value(), 2u);
+  EXPECT_EQ(ledger_.resolve_held_cycle("c1", Ledger::HeldVerdict::approve, at(2000)).value(), 2u);
   EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"b1", "b2"}));
   EXPECT_EQ(ids_of(ledger_.pending().value()), (std::vector<std::string>{"a1", "a2", "x1"}));
   EXPECT_EQ(ledger_.find("a1", ActionKind::move).value()->updated_at, at(2000));
-  EXPECT_EQ(ledger_.approve_cycle("c1", at(2001)).value(), 0u);
+  EXPECT_EQ(ledger_.resolve_held_cycle("c1", Ledger::HeldVerdict::approve, at(2001)).value(), 0u);
 }
 
 TEST_F(LedgerHeld, ApproveByRule) {
-  EXPECT_EQ(ledger_.approve_rule("bulk", at(2000)).value(), 2u);  // x1 was not held
+  EXPECT_EQ(ledger_.resolve_held_rule("bulk", Ledger::HeldVerdict::approve, at(2000)).value(), 2u);  // x1 was not held
   EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"a2", "b2"}));
 }
 
 TEST_F(LedgerHeld, ApproveByIds) {
   const std::vector<std::string> ids{"a2", "b2", "x1", "nope"};
-  EXPECT_EQ(ledger_.approve_ids(ids, at(2000)).value(), 2u);
+  EXPECT_EQ(ledger_.resolve_held_ids(ids, Ledger::HeldVerdict::approve, at(2000)).value(), 2u);
   EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"a1", "b1"}));
   EXPECT_EQ(state_of(ledger_, "a2", ActionKind::release), ActionState::decided);
+}
+
+// Discarded held rows end skipped, with the reason, and are never pending
+// or held again; the message counts as decided, so no cycle decides it anew.
+TEST_F(LedgerHeld, DiscardEndsHeldRowsSkippedWithTheReason) {
+  EXPECT_EQ(ledger_.resolve_held_rule("bulk", Ledger::HeldVerdict::discard, at(2000)).value(), 2u);
+  EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"a2", "b2"}));
+  EXPECT_EQ(ids_of(ledger_.pending().value()), (std::vector<std::string>{"x1"}));  // x1 was not held
+  const auto a1 = ledger_.find("a1", ActionKind::move).value();
+  ASSERT_TRUE(a1);
+  EXPECT_EQ(a1->state, ActionState::skipped);
+  EXPECT_EQ(a1->outcome, "discarded by an operator");
+  EXPECT_EQ(a1->updated_at, at(2000));
+  EXPECT_TRUE(ledger_.already_decided("a1").value());
+  // Discarded stays discarded: an approval afterwards changes nothing.
+  const std::vector<std::string> ids{"a1", "b1"};
+  EXPECT_EQ(ledger_.resolve_held_ids(ids, Ledger::HeldVerdict::approve, at(2001)).value(), 0u);
+  EXPECT_EQ(ledger_.resolve_held_cycle("c2", Ledger::HeldVerdict::discard, at(2002)).value(), 1u);
+  EXPECT_EQ(ids_of(ledger_.held().value()), (std::vector<std::string>{"a2"}));
 }
 
 TEST_F(LedgerHeld, ReleaseCycleKeepsTheRulesAskedAndChecksTheCycle) {
