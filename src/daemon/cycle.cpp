@@ -288,6 +288,7 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
         metrics_->ledger_backlog(to_string(state), static_cast<double>(count));
       }
     }
+    metrics_->deferred_messages(account, static_cast<double>(report.deferred));
     metrics_->cycle_finished(account, clock_.now() - started, report.ok, clock_.wall_now());
   }
   co_return report;

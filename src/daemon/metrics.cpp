@@ -51,6 +51,11 @@ Metrics::Metrics()
                         .Name("qtriage_blast_radius_trips_total")
                         .Help("Cycles whose actions were held by a blast-radius cap, by scope")
                         .Register(*registry_)),
+      deferred_(BuildGauge()
+                    .Name("qtriage_deferred_messages")
+                    .Help("Messages waiting in the ledger for a later cycle's detections "
+                          "budget, by account")
+                    .Register(*registry_)),
       api_requests_(BuildCounter()
                         .Name("qtriage_api_requests_total")
                         .Help("Cloudflare API requests by endpoint and HTTP status (0: no answer)")
@@ -104,7 +109,17 @@ Metrics::Metrics()
                                 .Name("qtriage_rule_set_load_errors")
                                 .Help("Errors of the last rule set load (0 when it loaded)")
                                 .Register(*registry_)
-                                .Add({})) {}
+                                .Add({})),
+      build_info_(BuildGauge()
+                      .Name("qtriage_build_info")
+                      .Help("1, labelled with the version of the running qtriage")
+                      .Register(*registry_)) {
+  build_info_.Add({{"version", QTRIAGE_VERSION}}).Set(1);
+}
+
+void Metrics::deferred_messages(const std::string& account, double count) {
+  deferred_.Add({{"account", account}}).Set(count);
+}
 
 void Metrics::messages_scanned(const std::string& account, double count) {
   messages_scanned_.Add({{"account", account}}).Increment(count);

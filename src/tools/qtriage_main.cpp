@@ -7,6 +7,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"qtriage: automatic triage of Cloudflare Email Security quarantine"};
+  app.set_version_flag("--version", QTRIAGE_VERSION);
   app.require_subcommand(1);
   auto run_daemon = qtriage::tools::add_run_command(app);
   auto run_search = qtriage::tools::add_search_command(app);

@@ -118,6 +118,10 @@ TEST_F(RunCommand, TheDaemonActsServesItsEndpointsAndStopsOnSigterm) {
     EXPECT_GT(remaining, 0);
     EXPECT_LT(remaining, 960);
   }
+  EXPECT_NE(metrics.second.find("\nqtriage_build_info{version=\""), std::string::npos);
+  EXPECT_NE(metrics.second.find("\nqtriage_deferred_messages{account=\"" + sim.account + "\"} 0\n"),
+            std::string::npos)
+      << metrics.second;
   // Prometheus's own checker finds nothing to fault in the exposition.
   const fs::path exposition = folder_ / "metrics.txt";
   std::ofstream(exposition) << metrics.second;

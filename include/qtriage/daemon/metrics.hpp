@@ -35,6 +35,9 @@ class Metrics {
                       std::chrono::system_clock::time_point finished);
   // scope: the global cap or the rule whose cap tripped.
   void blast_radius_tripped(const std::string& scope);
+  // Messages of the account waiting in the ledger for a later cycle's
+  // detections budget, after the cycle.
+  void deferred_messages(const std::string& account, double count);
 
   // ---- the API ---------------------------------------------------------------------
   void api_request(const std::string& endpoint, int status, std::chrono::duration<double> latency);
@@ -65,6 +68,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& cycles_;
   prometheus::Family<prometheus::Gauge>& last_success_;
   prometheus::Family<prometheus::Counter>& blast_radius_;
+  prometheus::Family<prometheus::Gauge>& deferred_;
   prometheus::Family<prometheus::Counter>& api_requests_;
   prometheus::Family<prometheus::Histogram>& api_latency_;
   prometheus::Family<prometheus::Counter>& api_retries_;
@@ -77,6 +81,7 @@ class Metrics {
   prometheus::Counter& rule_set_loads_;
   prometheus::Counter& rule_set_load_failures_;
   prometheus::Gauge& rule_set_load_errors_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
   std::string live_version_;
 };
 

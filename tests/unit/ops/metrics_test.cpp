@@ -23,6 +23,7 @@ TEST(Metrics, EveryFamilyOfTheMetricSetIsExposedWithItsHelp) {
   metrics.actions("move JunkEmail", "done", 3);
   metrics.cycle_finished("acct", 2500ms, true, std::chrono::system_clock::time_point{} + 1700000000s);
   metrics.blast_radius_tripped("max_per_cycle");
+  metrics.deferred_messages("acct", 12);
   metrics.api_request("search", 200, 120ms);
   metrics.api_retry("search");
   metrics.rate_limit_wait(1500ms);
@@ -40,10 +41,19 @@ TEST(Metrics, EveryFamilyOfTheMetricSetIsExposedWithItsHelp) {
         "qtriage_rate_limit_wait_seconds_total", "qtriage_rate_limit_remaining_requests",
         "qtriage_ledger_backlog", "qtriage_mode", "qtriage_rule_set_info",
         "qtriage_rule_set_loads_total", "qtriage_rule_set_load_failures_total",
-        "qtriage_rule_set_load_errors"}) {
+        "qtriage_rule_set_load_errors", "qtriage_deferred_messages", "qtriage_build_info"}) {
     EXPECT_TRUE(has(text, std::string("# HELP ") + family + " ")) << family << "\n" << text;
     EXPECT_TRUE(has(text, std::string("# TYPE ") + family + " ")) << family;
   }
+}
+
+TEST(Metrics, TheBuildInfoAndTheDeferredMessagesCarryTheirLabels) {
+  Metrics metrics;
+  metrics.deferred_messages("acct", 12);
+  metrics.deferred_messages("acct", 3);  // after the next cycle
+  const std::string text = metrics.exposition();
+  EXPECT_TRUE(has(text, "qtriage_build_info{version=\"" QTRIAGE_VERSION "\"} 1\n")) << text;
+  EXPECT_TRUE(has(text, "qtriage_deferred_messages{account=\"acct\"} 3\n")) << text;
 }
 
 TEST(Metrics, CountersCarryTheirLabelsAndValues) {
