@@ -158,7 +158,8 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
 
   // The next page is fetched while this one is decided and recorded, so
   // the API is not idle while the page is parsed and the ledger commits.
-  std::optional<api::Result<std::optional<api::SearchPage>>> page;
+  // No page yet; a stop before the first request ends the loop at once.
+  api::Result<std::optional<api::SearchPage>> page = std::optional<api::SearchPage>{};
   if (!stop_requested()) {
     auto first_page = stream.next();
     page = co_await std::move(first_page);
@@ -169,13 +170,13 @@ asio::awaitable<CycleReport> CycleRunner::run(std::shared_ptr<const rules::RuleS
       complete = false;
       break;
     }
-    if (!*page) {
-      fail("search: " + page->error().to_string());
+    if (!page) {
+      fail("search: " + page.error().to_string());
       complete = false;
       break;
     }
-    if (!**page) break;
-    const api::SearchPage messages = std::move(***page);
+    if (!*page) break;
+    const api::SearchPage messages = std::move(**page);
     ++report.pages;
     report.scanned += messages.messages.size();
     if (metrics_) metrics_->messages_scanned(account, static_cast<double>(messages.messages.size()));
@@ -323,6 +324,22 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
   };
   std::vector<Entry> entries;
   std::vector<DecisionRecord> records;
+  // The ledger row of one decision of this page.
+  auto record_of = [&](const api::Message& message, ActionKind kind, std::string action,
+                       std::string rule, ActionState state) {
+    DecisionRecord record;
+    record.investigate_id = message.id;
+    record.postfix_id = message.postfix_id;
+    record.account_id = account;
+    record.kind = kind;
+    record.action = std::move(action);
+    record.rule = std::move(rule);
+    record.rule_set_version = rules->version();
+    record.cycle_id = report.cycle_id;
+    record.state = state;
+    record.decided_at = now;
+    return record;
+  };
   std::vector<DeferredMessage> to_defer;
 
   // First pass: the rules without detections. A message that needs them
@@ -408,17 +425,7 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
         // Deciding it cost a detections call: the ledger keeps the answer,
         // so that the overlap of the next window (or a cycle resumed after
         // a spent budget) does not pay for it again.
-        DecisionRecord record;
-        record.investigate_id = message.id;
-        record.postfix_id = message.postfix_id;
-        record.account_id = account;
-        record.kind = ActionKind::ignore;
-        record.action = "none";
-        record.rule_set_version = rules->version();
-        record.cycle_id = report.cycle_id;
-        record.state = ActionState::skipped;
-        record.decided_at = now;
-        records.push_back(std::move(record));
+        records.push_back(record_of(message, ActionKind::ignore, "none", "", ActionState::skipped));
       }
       continue;
     }
@@ -449,20 +456,10 @@ asio::awaitable<bool> CycleRunner::decide_page(CycleState& cycle,
       metrics_->decision(rule.name, action, std::string(rules::to_string(decision.verdict)),
                          mode_text);
     }
-    DecisionRecord record;
-    record.investigate_id = message.id;
-    record.postfix_id = message.postfix_id;
-    record.account_id = account;
-    record.kind = ledger_kind(rule.action.kind);
-    record.action = action;
-    record.rule = rule.name;
-    record.rule_set_version = rules->version();
-    record.cycle_id = report.cycle_id;
-    record.state = state == DecisionState::held       ? ActionState::held
-                   : state == DecisionState::would_do ? ActionState::would_do
-                                                      : ActionState::skipped;
-    record.decided_at = now;
-    records.push_back(std::move(record));
+    records.push_back(record_of(message, ledger_kind(rule.action.kind), action, rule.name,
+                                state == DecisionState::held       ? ActionState::held
+                                : state == DecisionState::would_do ? ActionState::would_do
+                                                                   : ActionState::skipped));
     entries.push_back({&message, std::move(decision), state, mode});
   }
 

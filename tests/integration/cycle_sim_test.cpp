@@ -179,27 +179,35 @@ TEST(CycleAgainstSim, ARuleThatMatchesEverythingTripsTheCapUntilApproved) {
   EXPECT_GT(h.mutating_calls(), 0u);
 }
 
-TEST(CycleAgainstSim, PastTheDetectionsBudgetMessagesWaitInTheLedgerForLaterCycles) {
-  Harness h(3000);
-  const char* links = R"yaml(
+// A rule that reads detections (links) for delivered SUSPICIOUS mail only.
+const char* const kLinksRule = R"yaml(
 - rule: junk-suspicious-with-bad-links
   condition: disposition = SUSPICIOUS and not quarantined and any(links, _.domain = login-example.net)
   action: move JunkEmail
 )yaml";
-  std::size_t needing = 0;  // messages the rule must read detections for
+
+// The sim's messages kLinksRule must fetch detections for.
+std::size_t needing_detections(const Harness& h) {
+  std::size_t needing = 0;
   for (const auto& message : h.sim.mailbox()) {
     const auto& m = message.as_object();
     const auto* quarantined = m.if_contains("is_quarantined");
     needing += testing::json_text(m.at("final_disposition")) == "SUSPICIOUS" && quarantined &&
                quarantined->is_bool() && !quarantined->as_bool();
   }
+  return needing;
+}
+
+TEST(CycleAgainstSim, PastTheDetectionsBudgetMessagesWaitInTheLedgerForLaterCycles) {
+  Harness h(3000);
+  const std::size_t needing = needing_detections(h);  // messages kLinksRule reads them for
   ASSERT_GT(needing, 40u);
   const auto small_budget = [](CycleSettings& settings) {
     settings.per_page = 100;
     settings.max_detections_per_cycle = 20;
   };
 
-  const auto first = h.cycle(links, false, 5000, small_budget);
+  const auto first = h.cycle(kLinksRule, false, 5000, small_budget);
   EXPECT_TRUE(first.detections_budget_spent) << summary_line(first);
   EXPECT_EQ(first.detections_fetched, 20u);
   EXPECT_EQ(first.deferred, needing - 20) << summary_line(first);
@@ -215,7 +223,7 @@ TEST(CycleAgainstSim, PastTheDetectionsBudgetMessagesWaitInTheLedgerForLaterCycl
   std::size_t fetched = first.detections_fetched;
   CycleReport last = first;
   for (int i = 0; i < 100 && last.deferred > 0; ++i) {
-    last = h.cycle(links, false, 5000, small_budget);
+    last = h.cycle(kLinksRule, false, 5000, small_budget);
     EXPECT_TRUE(last.ok) << summary_line(last);
     EXPECT_LE(last.pages, 1u) << "only the overlap is searched again";
     fetched += last.detections_fetched;
@@ -232,21 +240,10 @@ TEST(CycleAgainstSim, PastTheDetectionsBudgetMessagesWaitInTheLedgerForLaterCycl
 // with their detections, each fetched once in all.
 TEST(CycleAgainstSim, AStopDuringDetectionsFetchesLeavesTheRestUndecided) {
   Harness h(3000);
-  const char* links = R"yaml(
-- rule: junk-suspicious-with-bad-links
-  condition: disposition = SUSPICIOUS and not quarantined and any(links, _.domain = login-example.net)
-  action: move JunkEmail
-)yaml";
-  std::size_t needing = 0;
-  for (const auto& message : h.sim.mailbox()) {
-    const auto& m = message.as_object();
-    const auto* quarantined = m.if_contains("is_quarantined");
-    needing += testing::json_text(m.at("final_disposition")) == "SUSPICIOUS" && quarantined &&
-               quarantined->is_bool() && !quarantined->as_bool();
-  }
+  const std::size_t needing = needing_detections(h);
   ASSERT_GT(needing, 40u);
 
-  const auto stopped = h.cycle(links, false, 5000, [&h](CycleSettings& settings) {
+  const auto stopped = h.cycle(kLinksRule, false, 5000, [&h](CycleSettings& settings) {
     settings.stop_requested = [&h] { return h.calls_to("detections") >= 7; };
   });
   EXPECT_FALSE(stopped.ok) << summary_line(stopped);
@@ -269,7 +266,7 @@ TEST(CycleAgainstSim, AStopDuringDetectionsFetchesLeavesTheRestUndecided) {
   for (const auto& row : rows) recorded_suspicious += suspicious_ids.count(row.investigate_id);
   EXPECT_LE(recorded_suspicious, fetched_before_stop);
 
-  const auto resumed = h.cycle(links, false);
+  const auto resumed = h.cycle(kLinksRule, false);
   EXPECT_TRUE(resumed.ok) << summary_line(resumed);
   EXPECT_EQ(h.calls_to("detections"), needing) << "each message's detections fetched once";
 }

@@ -99,25 +99,39 @@ std::string all(const std::vector<std::string>& notifications) {
   return text;
 }
 
+// A scratch folder with a dry-run config for the sim and one rule; removed
+// when the test ends, however it ends.
+struct DaemonFolder {
+  DaemonFolder(const std::string& name, const RunningSim& sim, unsigned short port)
+      : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+    std::ofstream(path / "rules.yaml")
+        << "- rule: release-bulk\n  condition: quarantined and disposition = BULK\n"
+           "  action: release\n";
+    std::ofstream(config())
+        << "api:\n  base_url: " << sim.base_url << "\n  account_id: " << sim.account
+        << "\n  auth: {token_env: CLOUDFLARE_API_TOKEN}\n"
+        << "poll: {interval: 1h, first_lookback: 48h}\nmode: dry-run\nrules: [rules.yaml]\n"
+        << "state: {path: state.db}\naudit: {path: audit.jsonl}\n"
+        << "server: {listen: 127.0.0.1:" << port << "}\n";
+  }
+  ~DaemonFolder() { fs::remove_all(path); }
+  DaemonFolder(const DaemonFolder&) = delete;
+  DaemonFolder& operator=(const DaemonFolder&) = delete;
+  fs::path config() const { return path / "qtriage.yaml"; }
+
+  fs::path path;
+};
+
 TEST(ServiceNotify, ReadyWatchdogStatusReloadingAndStoppingReachSystemd) {
-  const fs::path folder =
-      fs::temp_directory_path() / ("qtriage-notify-" + std::to_string(::getpid()));
-  fs::remove_all(folder);
-  fs::create_directories(folder);
   RunningSim sim({"--messages", "300", "--seed", "12"});
   const unsigned short port = testing::free_loopback_port();
-  std::ofstream(folder / "rules.yaml")
-      << "- rule: release-bulk\n  condition: quarantined and disposition = BULK\n"
-         "  action: release\n";
-  std::ofstream(folder / "qtriage.yaml")
-      << "api:\n  base_url: " << sim.base_url << "\n  account_id: " << sim.account
-      << "\n  auth: {token_env: CLOUDFLARE_API_TOKEN}\n"
-      << "poll: {interval: 1h, first_lookback: 48h}\nmode: dry-run\nrules: [rules.yaml]\n"
-      << "state: {path: state.db}\naudit: {path: audit.jsonl}\n"
-      << "server: {listen: 127.0.0.1:" << port << "}\n";
+  const DaemonFolder scratch("qtriage-notify", sim, port);
+  const fs::path& folder = scratch.path;
 
   NotifySocket systemd(folder / "notify.sock");
-  ChildProcess run({QTRIAGE_BINARY, "run", "-c", (folder / "qtriage.yaml").string()},
+  ChildProcess run({QTRIAGE_BINARY, "run", "-c", scratch.config().string()},
                    {"CLOUDFLARE_API_TOKEN=notify-test-token",
                     "NOTIFY_SOCKET=" + (folder / "notify.sock").string(),
                     "WATCHDOG_USEC=400000"});  // pings every 200 ms
@@ -155,33 +169,18 @@ TEST(ServiceNotify, ReadyWatchdogStatusReloadingAndStoppingReachSystemd) {
   run.send(SIGTERM);
   ASSERT_TRUE(systemd.wait_for_line("STOPPING=1", 10s)) << all(systemd.received);
   EXPECT_EQ(run.wait_exit(15s), 0) << run.output();
-  fs::remove_all(folder);
 }
 
 TEST(ServiceNotify, WithoutNotifySocketNothingIsSentAndNoWatchdogRuns) {
   // A terminal or a container: the daemon neither fails nor pings.
-  const fs::path folder =
-      fs::temp_directory_path() / ("qtriage-notify-none-" + std::to_string(::getpid()));
-  fs::remove_all(folder);
-  fs::create_directories(folder);
   RunningSim sim({"--messages", "100", "--seed", "13"});
-  const unsigned short port = testing::free_loopback_port();
-  std::ofstream(folder / "rules.yaml")
-      << "- rule: release-bulk\n  condition: quarantined and disposition = BULK\n"
-         "  action: release\n";
-  std::ofstream(folder / "qtriage.yaml")
-      << "api:\n  base_url: " << sim.base_url << "\n  account_id: " << sim.account
-      << "\n  auth: {token_env: CLOUDFLARE_API_TOKEN}\n"
-      << "poll: {interval: 1h, first_lookback: 48h}\nmode: dry-run\nrules: [rules.yaml]\n"
-      << "state: {path: state.db}\naudit: {path: audit.jsonl}\n"
-      << "server: {listen: 127.0.0.1:" << port << "}\n";
-  ChildProcess run({QTRIAGE_BINARY, "run", "-c", (folder / "qtriage.yaml").string()},
+  const DaemonFolder scratch("qtriage-notify-none", sim, testing::free_loopback_port());
+  ChildProcess run({QTRIAGE_BINARY, "run", "-c", scratch.config().string()},
                    {"CLOUDFLARE_API_TOKEN=notify-test-token", "WATCHDOG_USEC=400000"});
   ASSERT_TRUE(run.wait_for_output("; ok", 60s)) << run.output();
   EXPECT_EQ(run.output().find("systemd watchdog"), std::string::npos) << run.output();
   run.send(SIGTERM);
   EXPECT_EQ(run.wait_exit(15s), 0) << run.output();
-  fs::remove_all(folder);
 }
 
 }  // namespace
