@@ -170,9 +170,15 @@ class Daemon {
     co_return report;
   }
 
+  const char* mode_name() const { return dry_run_ ? "dry-run" : "enforce"; }
+  // What systemd's STATUS= says once the rules are (re)loaded.
+  std::string live_status() const {
+    return std::string(mode_name()) + "; rule set " + live_rules_.current()->version() + " is live";
+  }
+
   // systemctl status shows this line: the last cycle of an account, in short.
   std::string service_status(const AccountState& account, const CycleReport& report) const {
-    std::string line = std::string(dry_run_ ? "dry-run" : "enforce") + "; last cycle of " +
+    std::string line = std::string(mode_name()) + "; last cycle of " +
                        (account.name.empty() ? account.id : account.name) + ": " +
                        std::to_string(report.scanned) + " scanned, " +
                        std::to_string(report.acted) + " to act, " + std::to_string(report.done) +
@@ -215,7 +221,7 @@ class Daemon {
 
   std::string status() {
     boost::json::object status;
-    status["mode"] = dry_run_ ? "dry-run" : "enforce";
+    status["mode"] = mode_name();
     const auto rules = live_rules_.current();
     status["rule_set_version"] = rules ? rules->version() : "";
     status["ready"] = ready();
@@ -318,14 +324,9 @@ class Daemon {
     notifier_.reloading();
     // However the reload ends, systemd hears that the daemon is ready again.
     struct Reloaded {
-      ServiceNotifier& notifier;
-      const rules::LiveRuleSet& rules;
-      const bool& dry_run;
-      ~Reloaded() {
-        notifier.reloaded(std::string(dry_run ? "dry-run" : "enforce") + "; rule set " +
-                          rules.current()->version() + " is live");
-      }
-    } reloaded{notifier_, live_rules_, dry_run_};
+      Daemon& daemon;
+      ~Reloaded() { daemon.notifier_.reloaded(daemon.live_status()); }
+    } reloaded{*this};
     if (auto reopened = audit_->reopen(); !reopened) {
       spdlog::error("SIGHUP: {}", reopened.error().message);
     }
@@ -370,7 +371,7 @@ class Daemon {
     dry_run_ = options_.force_dry_run || config_.mode == config::Mode::dry_run;
     metrics_.mode(dry_run_);
     spdlog::info("SIGHUP: config and rules reloaded; {} mode, rule set {} is live",
-                 dry_run_ ? "dry-run" : "enforce", loaded.rule_set->version());
+                 mode_name(), loaded.rule_set->version());
   }
 
   void on_signal(int signal) {
@@ -437,15 +438,14 @@ class Daemon {
     try {
       const auto port = ops_->listen(config_.server_listen.host, config_.server_listen.port);
       spdlog::info("qtriage {} mode; /metrics, /healthz, /readyz, /status on {}:{}",
-                   dry_run_ ? "dry-run" : "enforce", config_.server_listen.host, port);
+                   mode_name(), config_.server_listen.host, port);
     } catch (const boost::system::system_error& e) {
       spdlog::error("server.listen {}: {}", config::to_string(config_.server_listen),
                     e.code().message());
       return 2;
     }
     listen_for_signals();
-    notifier_.ready(std::string(dry_run_ ? "dry-run" : "enforce") + "; rule set " +
-                    live_rules_.current()->version() + " is live; first cycle under way");
+    notifier_.ready(live_status() + "; first cycle under way");
     if (const auto interval = notifier_.watchdog_interval()) {
       spdlog::info("systemd watchdog: pinging every {} ms", interval->count() / 1000);
       asio::co_spawn(io_, watchdog_pings(*interval), asio::detached);
